@@ -1,0 +1,136 @@
+//! Unicode normalisation that remembers where every output byte came from.
+//!
+//! The pipeline segments the *normalised* text (so that full-width punctuation, compatibility characters and
+//! case differences do not split the vocabulary), but tokens must point back into the *original* input so that
+//! explanations can highlight the source. Normalisation is therefore applied one character at a time and a
+//! byte map is kept whenever the byte length of any character changed.
+
+use serde::{Deserialize, Serialize};
+use unicode_normalization::UnicodeNormalization;
+
+/// How text is normalised before segmentation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct NormalizeConfig {
+    /// Apply Unicode NFKC per character (full-width forms become ASCII, ligatures are split, …).
+    ///
+    /// Per-character NFKC does not compose a base letter with a following combining mark; documents in
+    /// decomposed form (NFD) keep their marks as separate characters. Pre-composed text, which is what
+    /// nearly every source produces, is unaffected.
+    pub nfkc: bool,
+    /// Lower-case letters (Unicode `to_lowercase`; a no-op for scripts without case such as Han).
+    pub lowercase: bool,
+}
+
+impl Default for NormalizeConfig {
+    fn default() -> Self {
+        Self { nfkc: true, lowercase: true }
+    }
+}
+
+/// Normalised text plus, when byte lengths changed, the map back to the original.
+#[derive(Debug)]
+pub(crate) struct Normalized {
+    pub text: String,
+    /// `map[i]` = (start, end) of the original character that produced normalised byte `i`.
+    /// `None` when every character kept its byte length, so byte `i` maps to byte `i`.
+    map: Option<Vec<(u32, u32)>>,
+}
+
+impl Normalized {
+    /// The original byte span of normalised bytes `start..end` (`start < end`).
+    pub fn original_span(&self, start: usize, end: usize) -> (usize, usize) {
+        match &self.map {
+            None => (start, end),
+            Some(map) => (map[start].0 as usize, map[end - 1].1 as usize),
+        }
+    }
+}
+
+#[inline]
+fn is_identity_fast(c: char) -> bool {
+    // CJK unified ideographs and Hangul syllables are NFKC-stable and have no case; skipping the normaliser for
+    // them keeps Chinese text on the fast path.
+    matches!(c as u32, 0x4E00..=0x9FFF | 0x3400..=0x4DBF | 0xAC00..=0xD7A3)
+}
+
+fn push_normalized(c: char, cfg: &NormalizeConfig, out: &mut String) {
+    if c.is_ascii() {
+        out.push(if cfg.lowercase { c.to_ascii_lowercase() } else { c });
+        return;
+    }
+    if is_identity_fast(c) {
+        out.push(c);
+        return;
+    }
+    let mut emit = |d: char| {
+        if cfg.lowercase {
+            out.extend(d.to_lowercase());
+        } else {
+            out.push(d);
+        }
+    };
+    if cfg.nfkc {
+        std::iter::once(c).nfkc().for_each(&mut emit);
+    } else {
+        emit(c);
+    }
+}
+
+pub(crate) fn normalize(input: &str, cfg: &NormalizeConfig) -> Normalized {
+    let mut text = String::with_capacity(input.len());
+    let mut same_lengths = true;
+    for c in input.chars() {
+        let before = text.len();
+        push_normalized(c, cfg, &mut text);
+        // Byte `i` maps to byte `i` only if every character became exactly one character of the same length
+        // (a 3-byte character that became two characters would put token boundaries inside the source one).
+        same_lengths &=
+            text.len() - before == c.len_utf8() && (c.is_ascii() || text[before..].chars().nth(1).is_none());
+    }
+    if same_lengths {
+        return Normalized { text, map: None };
+    }
+    // Second pass only for the rare documents whose byte lengths changed: build the byte map.
+    let mut map = Vec::with_capacity(text.len());
+    let mut scratch = String::new();
+    for (pos, c) in input.char_indices() {
+        scratch.clear();
+        push_normalized(c, cfg, &mut scratch);
+        let span = (pos as u32, (pos + c.len_utf8()) as u32);
+        map.extend(std::iter::repeat_n(span, scratch.len()));
+    }
+    debug_assert_eq!(map.len(), text.len());
+    Normalized { text, map: Some(map) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(input: &str, expect: &str) {
+        let n = normalize(input, &NormalizeConfig::default());
+        assert_eq!(n.text, expect, "normalising {input:?}");
+    }
+
+    #[test]
+    fn full_width_and_case() {
+        check("ＡＢＣ１２３", "abc123");
+        check("Hello，世界！", "hello,世界!");
+        check("ﬁle", "file");
+        check("ÉCOLE", "école");
+        check("联合国", "联合国");
+    }
+
+    #[test]
+    fn map_points_back_to_source_characters() {
+        let input = "ａb ﬁx";
+        let n = normalize(input, &NormalizeConfig::default());
+        assert_eq!(n.text, "ab fix");
+        // "fi" came from the single ligature character; "x" from the last byte.
+        let (s, e) = n.original_span(3, 5);
+        assert_eq!(&input[s..e], "ﬁ");
+        let (s, e) = n.original_span(3, 6);
+        assert_eq!(&input[s..e], "ﬁx");
+    }
+}

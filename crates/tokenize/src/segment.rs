@@ -1,0 +1,237 @@
+//! Segmenters: turn normalised text into word spans (byte ranges into the normalised text).
+
+use serde::{Deserialize, Serialize};
+use std::sync::OnceLock;
+
+/// Which word splitter to use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Segmenter {
+    /// Decide per document from the text itself (see [`detect`]): English-like text gets [`Segmenter::Words`],
+    /// Chinese already segmented with spaces gets [`Segmenter::Whitespace`], unsegmented Chinese gets
+    /// [`Segmenter::Jieba`].
+    #[default]
+    Auto,
+    /// Split on Unicode whitespace only: for text that is already word-segmented.
+    Whitespace,
+    /// Words and numbers as runs of letters/digits (keeping `don't`, `5.93`, `155,221`, `u.s`), every other
+    /// non-space character a token of its own. Runs of Han characters are kept whole.
+    Words,
+    /// jieba-rs (embedded dictionary, HMM for unknown words) on runs of Han characters; everything else as in
+    /// [`Segmenter::Words`].
+    Jieba,
+}
+
+/// Statistics behind [`detect`], exposed so callers can record why a corpus was treated one way.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ScriptStats {
+    /// Han characters in the text.
+    pub han_chars: usize,
+    /// Non-whitespace characters in the text.
+    pub non_space_chars: usize,
+    /// Whitespace-separated chunks that contain at least one Han character.
+    pub han_chunks: usize,
+}
+
+impl ScriptStats {
+    /// Count the statistics of a text.
+    pub fn of(text: &str) -> Self {
+        let mut s = ScriptStats::default();
+        for chunk in text.split(char::is_whitespace).filter(|c| !c.is_empty()) {
+            let mut has_han = false;
+            for c in chunk.chars() {
+                s.non_space_chars += 1;
+                if is_han(c) {
+                    s.han_chars += 1;
+                    has_han = true;
+                }
+            }
+            s.han_chunks += usize::from(has_han);
+        }
+        s
+    }
+
+    /// Add another text's statistics (for corpus-level detection).
+    pub fn add(&mut self, other: ScriptStats) {
+        self.han_chars += other.han_chars;
+        self.non_space_chars += other.non_space_chars;
+        self.han_chunks += other.han_chunks;
+    }
+
+    /// The segmenter these statistics call for.
+    ///
+    /// Text where under 10% of the characters are Han is treated as alphabetic. Otherwise, if the Han
+    /// characters come in short space-separated chunks (at most 4 per chunk on average; real Chinese words
+    /// average under 2 characters), the text is taken as already segmented; else it is unsegmented Chinese.
+    pub fn segmenter(&self) -> Segmenter {
+        if self.han_chars * 10 < self.non_space_chars || self.han_chars == 0 {
+            Segmenter::Words
+        } else if self.han_chars <= 4 * self.han_chunks {
+            Segmenter::Whitespace
+        } else {
+            Segmenter::Jieba
+        }
+    }
+}
+
+/// The concrete segmenter [`Segmenter::Auto`] picks for this text.
+pub fn detect(text: &str) -> Segmenter {
+    ScriptStats::of(text).segmenter()
+}
+
+#[inline]
+pub(crate) fn is_han(c: char) -> bool {
+    matches!(c as u32,
+        0x4E00..=0x9FFF | 0x3400..=0x4DBF | 0x20000..=0x2A6DF | 0x2A700..=0x2EBEF | 0xF900..=0xFAFF | 0x3007)
+}
+
+fn jieba() -> &'static jieba_rs::Jieba {
+    static JIEBA: OnceLock<jieba_rs::Jieba> = OnceLock::new();
+    JIEBA.get_or_init(jieba_rs::Jieba::new)
+}
+
+/// Load jieba's dictionary now rather than on the first Chinese document (servers call this at start-up).
+pub fn warm_up() {
+    let _ = jieba();
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Class {
+    Space,
+    Alnum,
+    Han,
+    Other,
+}
+
+#[inline]
+fn class(c: char) -> Class {
+    if c.is_whitespace() {
+        Class::Space
+    } else if is_han(c) {
+        Class::Han
+    } else if c.is_alphanumeric() {
+        Class::Alnum
+    } else {
+        Class::Other
+    }
+}
+
+/// Does `c` join the alphanumeric run when it sits between `prev` and `next`?
+#[inline]
+fn joins(prev: char, c: char, next: char) -> bool {
+    match c {
+        '\'' | '’' => prev.is_alphabetic() && next.is_alphabetic(),
+        '.' => prev.is_alphanumeric() && next.is_alphanumeric() && !is_han(prev) && !is_han(next),
+        ',' => prev.is_ascii_digit() && next.is_ascii_digit(),
+        _ => false,
+    }
+}
+
+/// Call `emit(start, end)` for every word of `text` under a concrete (non-auto) segmenter.
+pub(crate) fn segment(text: &str, seg: Segmenter, emit: &mut impl FnMut(usize, usize)) {
+    match seg {
+        Segmenter::Auto => segment(text, detect(text), emit),
+        Segmenter::Whitespace => {
+            let mut start = None;
+            for (i, c) in text.char_indices() {
+                match (c.is_whitespace(), start) {
+                    (true, Some(s)) => {
+                        emit(s, i);
+                        start = None;
+                    }
+                    (false, None) => start = Some(i),
+                    _ => {}
+                }
+            }
+            if let Some(s) = start {
+                emit(s, text.len());
+            }
+        }
+        Segmenter::Words => words(text, false, emit),
+        Segmenter::Jieba => words(text, true, emit),
+    }
+}
+
+fn words(text: &str, use_jieba: bool, emit: &mut impl FnMut(usize, usize)) {
+    let chars: Vec<(usize, char)> = text.char_indices().collect();
+    let end_of = |k: usize| chars.get(k).map_or(text.len(), |&(p, _)| p);
+    let mut k = 0;
+    while k < chars.len() {
+        let (start, c) = chars[k];
+        match class(c) {
+            Class::Space => k += 1,
+            Class::Other => {
+                emit(start, end_of(k + 1));
+                k += 1;
+            }
+            Class::Han => {
+                let mut j = k + 1;
+                while j < chars.len() && class(chars[j].1) == Class::Han {
+                    j += 1;
+                }
+                let end = end_of(j);
+                if use_jieba {
+                    let run = &text[start..end];
+                    for w in jieba().cut(run, true) {
+                        if w.byte_end > w.byte_start {
+                            emit(start + w.byte_start, start + w.byte_end);
+                        }
+                    }
+                } else {
+                    emit(start, end);
+                }
+                k = j;
+            }
+            Class::Alnum => {
+                let mut j = k + 1;
+                while j < chars.len() {
+                    let cj = chars[j].1;
+                    if class(cj) == Class::Alnum {
+                        j += 1;
+                    } else if j + 1 < chars.len()
+                        && class(chars[j + 1].1) == Class::Alnum
+                        && joins(chars[j - 1].1, cj, chars[j + 1].1)
+                    {
+                        j += 2;
+                    } else {
+                        break;
+                    }
+                }
+                emit(start, end_of(j));
+                k = j;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(text: &str, seg: Segmenter, expect: &[&str]) {
+        let mut got = Vec::new();
+        segment(text, seg, &mut |s, e| got.push(&text[s..e]));
+        assert_eq!(got, expect, "segmenting {text:?} with {seg:?}");
+    }
+
+    #[test]
+    fn segmenters() {
+        check("  a  bc\td ", Segmenter::Whitespace, &["a", "bc", "d"]);
+        check(
+            "u.s. exports rose 5.93 pct, to 155,221 bags; don't.",
+            Segmenter::Words,
+            &["u.s", ".", "exports", "rose", "5.93", "pct", ",", "to", "155,221", "bags", ";", "don't", "."],
+        );
+        check("a-b", Segmenter::Words, &["a", "-", "b"]);
+        check("原告诉称", Segmenter::Words, &["原告诉称"]);
+        check("原告林某某诉称：我与被告", Segmenter::Jieba, &["原告", "林", "某某", "诉称", "：", "我", "与", "被告"]);
+    }
+
+    #[test]
+    fn detection() {
+        assert_eq!(detect("Showers continued throughout the week"), Segmenter::Words);
+        assert_eq!(detect("安全 理事会 和 各 区域 组织"), Segmenter::Whitespace);
+        assert_eq!(detect("原告林某某诉称我与被告经人介绍建立恋爱关系"), Segmenter::Jieba);
+        assert_eq!(detect(""), Segmenter::Words);
+    }
+}
