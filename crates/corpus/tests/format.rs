@@ -1,5 +1,7 @@
 //! Document format tests: data-driven parsing cases, malformed input, round trips, directories and JSONL.
 
+#![allow(clippy::print_stderr, reason = "tests print a notice when the shared corpora are absent")]
+
 use proptest::prelude::*;
 use std::path::{Path, PathBuf};
 use tagger_corpus::{Corpus, CorpusError, Document, parse_document, to_jsonl_line, write_document};
@@ -47,7 +49,11 @@ fn malformed_files_get_errors_naming_file_and_line() {
 #[test]
 fn writer_refuses_what_the_format_cannot_hold() {
     for (labels, text) in [(Some(vec!["A|B"]), "x"), (Some(vec![" A"]), "x"), (Some(vec![""]), "x"), (None, "%%%x")] {
-        let doc = Document { id: "d".into(), labels: labels.map(|l| l.into_iter().map(String::from).collect()), text: text.into() };
+        let doc = Document {
+            id: "d".into(),
+            labels: labels.map(|l| l.into_iter().map(String::from).collect()),
+            text: text.into(),
+        };
         let err = write_document(&doc, Vec::new()).unwrap_err();
         assert!(err.to_string().contains("cannot write document \"d\""), "{err}");
     }
@@ -131,7 +137,9 @@ fn real_corpora_parse_when_present() {
 }
 
 fn label() -> impl Strategy<Value = String> {
-    "[A-Za-z0-9和平安全 ()/.-]{0,12}[A-Za-z和平]".prop_map(|s| s.trim().to_string()).prop_filter("non-empty", |s| !s.is_empty())
+    "[A-Za-z0-9和平安全 ()/.-]{0,12}[A-Za-z和平]"
+        .prop_map(|s| s.trim().to_string())
+        .prop_filter("non-empty", |s| !s.is_empty())
 }
 
 proptest! {

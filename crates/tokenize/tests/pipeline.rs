@@ -1,5 +1,7 @@
 //! Pipeline tests: offsets (property tests), the seed UN document, and real corpora when present.
 
+#![allow(clippy::print_stderr, reason = "tests print a notice when the shared corpora are absent")]
+
 use proptest::prelude::*;
 use std::path::PathBuf;
 use tagger_tokenize::{Filter, NormalizeConfig, Segmenter, Tokenizer, TokenizerConfig};
@@ -68,7 +70,7 @@ fn seed_tokens_match_the_documents_own_spaces() {
         let got = auto.tokenize(text);
         let words: Vec<&str> = got.iter().map(|t| t.text.as_str()).collect();
         assert_eq!(words, expect);
-        assert!(got.iter().all(|t| &text[t.start..t.end] == t.text));
+        assert!(got.iter().all(|t| text[t.start..t.end] == t.text));
         // The default pipeline keeps the words (normalised) and drops punctuation-only tokens.
         let dflt = Tokenizer::new(TokenizerConfig::default()).unwrap();
         let toks = dflt.tokenize(text);
@@ -101,7 +103,8 @@ fn filters_and_config_errors() {
         ..TokenizerConfig::default()
     };
     let tok = Tokenizer::new(cfg).unwrap();
-    let words: Vec<String> = tok.tokenize("The cat sat on a mat, extraordinarily.").into_iter().map(|t| t.text).collect();
+    let words: Vec<String> =
+        tok.tokenize("The cat sat on a mat, extraordinarily.").into_iter().map(|t| t.text).collect();
     assert_eq!(words, ["cat", "sat", "mat"]);
 
     let bad = TokenizerConfig { filters: vec![Filter::Length { min: 3, max: 2 }], ..TokenizerConfig::default() };
@@ -124,8 +127,7 @@ fn real_corpora_tokenize_with_valid_offsets() {
     let Some(dir) = data_dir() else { return };
     let tok = Tokenizer::new(TokenizerConfig::default()).unwrap();
     for (corpus, expect) in [("reuters21578/train", Segmenter::Words), ("cail2019_element/train", Segmenter::Jieba)] {
-        let mut files: Vec<PathBuf> =
-            std::fs::read_dir(dir.join(corpus)).unwrap().map(|e| e.unwrap().path()).collect();
+        let mut files: Vec<PathBuf> = std::fs::read_dir(dir.join(corpus)).unwrap().map(|e| e.unwrap().path()).collect();
         files.sort();
         for path in files.iter().take(150) {
             let raw = std::fs::read_to_string(path).unwrap();

@@ -1,0 +1,421 @@
+use crate::{CsrMatrix, FeatureError};
+use rayon::prelude::*;
+use rustc_hash::FxHashMap;
+use serde::{Deserialize, Serialize};
+use tagger_tokenize::{Tokenizer, TokenizerConfig};
+
+/// How terms become weighted features.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct VectorizerConfig {
+    /// Word n-grams `1..=ngram_max` are features (1 = unigrams only; at most 3).
+    pub ngram_max: u8,
+    /// Keep terms that occur in at least this many documents.
+    pub min_df: u32,
+    /// Drop terms that occur in more than this fraction of documents (1.0 keeps all).
+    pub max_df: f32,
+    /// Keep at most this many terms, the most frequent by document frequency (ties by term).
+    pub max_features: Option<usize>,
+    /// Use `1 + ln(tf)` instead of raw term counts.
+    pub sublinear_tf: bool,
+    /// Hash terms into `2^bits` columns instead of keeping a vocabulary (unbounded vocabularies, bounded
+    /// memory). `min_df`, `max_df` and `max_features` do not apply in this mode.
+    pub hashing_bits: Option<u8>,
+}
+
+impl Default for VectorizerConfig {
+    fn default() -> Self {
+        Self { ngram_max: 1, min_df: 1, max_df: 1.0, max_features: None, sublinear_tf: true, hashing_bits: None }
+    }
+}
+
+impl VectorizerConfig {
+    fn check(&self) -> Result<(), FeatureError> {
+        let bad = |m: String| Err(FeatureError::InvalidConfig(m));
+        if !(1..=3).contains(&self.ngram_max) {
+            return bad(format!("ngram_max must be 1, 2 or 3, not {}", self.ngram_max));
+        }
+        if !(self.max_df > 0.0 && self.max_df <= 1.0) {
+            return bad(format!("max_df must be in (0, 1], not {}", self.max_df));
+        }
+        if self.max_features == Some(0) {
+            return bad("max_features must be at least 1".into());
+        }
+        if let Some(b) = self.hashing_bits
+            && !(8..=28).contains(&b)
+        {
+            return bad(format!("hashing_bits must be in 8..=28, not {b}"));
+        }
+        Ok(())
+    }
+}
+
+/// FNV-1a, 64-bit: the hashing-mode column function. Fixed here (not `std`'s randomised hasher) so that a saved
+/// model maps terms to the same columns in every process.
+pub fn fnv1a(bytes: &[u8]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for &b in bytes {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    h
+}
+
+/// Smoothed IDF, as in scikit-learn: `ln((1 + n) / (1 + df)) + 1`.
+fn idf(n_docs: usize, df: u32) -> f32 {
+    (((1 + n_docs) as f64 / (1 + df as u64) as f64).ln() + 1.0) as f32
+}
+
+/// Calls `f(term, start, end)` for every n-gram of `text` (n = 1..=ngram_max); n-grams join their tokens with a
+/// space (tokens never contain whitespace) and span from the first token's start to the last one's end.
+fn for_each_term(tokenizer: &Tokenizer, ngram_max: u8, text: &str, mut f: impl FnMut(&str, usize, usize)) {
+    let n = ngram_max as usize;
+    if n == 1 {
+        tokenizer.for_each_token(text, f);
+        return;
+    }
+    // Ring of the previous n-1 tokens (text, start), reused across tokens to avoid allocating per token.
+    let mut prev: Vec<(String, usize)> = vec![(String::new(), 0); n - 1];
+    let mut seen = 0usize;
+    let mut buf = String::new();
+    tokenizer.for_each_token(text, |tok, start, end| {
+        f(tok, start, end);
+        for k in 1..n.min(seen + 1) {
+            // The k tokens before this one, oldest first.
+            buf.clear();
+            for back in (1..=k).rev() {
+                buf.push_str(&prev[(seen - back) % (n - 1)].0);
+                buf.push(' ');
+            }
+            buf.push_str(tok);
+            f(&buf, prev[(seen - k) % (n - 1)].1, end);
+        }
+        let slot = &mut prev[seen % (n - 1)];
+        slot.0.clear();
+        slot.0.push_str(tok);
+        slot.1 = start;
+        seen += 1;
+    });
+}
+
+/// Counts document frequencies over batches of texts; [`DfCounter::finish`] turns the counts into a
+/// [`Vectorizer`]. Batches let a caller stream a corpus larger than memory.
+#[derive(Debug)]
+pub struct DfCounter {
+    tokenizer: Tokenizer,
+    config: VectorizerConfig,
+    n_docs: usize,
+    terms: FxHashMap<String, u32>,
+    buckets: Vec<u32>,
+}
+
+impl DfCounter {
+    /// A counter for this pipeline; fails on an invalid configuration.
+    pub fn new(tokenizer: TokenizerConfig, config: VectorizerConfig) -> Result<Self, FeatureError> {
+        config.check()?;
+        let buckets = config.hashing_bits.map_or(Vec::new(), |b| vec![0; 1 << b]);
+        Ok(Self { tokenizer: Tokenizer::new(tokenizer)?, config, n_docs: 0, terms: FxHashMap::default(), buckets })
+    }
+
+    /// Count one batch of documents (tokenized in parallel).
+    pub fn add_batch(&mut self, texts: &[&str]) {
+        let (tok, cfg) = (&self.tokenizer, &self.config);
+        if let Some(bits) = cfg.hashing_bits {
+            let mask = (1u64 << bits) - 1;
+            let counts: Vec<Vec<u32>> = texts
+                .par_iter()
+                .map(|text| {
+                    let mut ids = Vec::new();
+                    for_each_term(tok, cfg.ngram_max, text, |t, _, _| ids.push((fnv1a(t.as_bytes()) & mask) as u32));
+                    ids.sort_unstable();
+                    ids.dedup();
+                    ids
+                })
+                .collect();
+            for ids in counts {
+                for j in ids {
+                    self.buckets[j as usize] += 1;
+                }
+            }
+        } else {
+            let local = texts
+                .par_chunks(64)
+                .map(|chunk| {
+                    // term -> (df, index of the last document that counted it)
+                    let mut map: FxHashMap<String, (u32, usize)> = FxHashMap::default();
+                    for (d, text) in chunk.iter().enumerate() {
+                        for_each_term(tok, cfg.ngram_max, text, |t, _, _| match map.get_mut(t) {
+                            Some((df, last)) if *last != d => {
+                                *df += 1;
+                                *last = d;
+                            }
+                            Some(_) => {}
+                            None => {
+                                map.insert(t.to_owned(), (1, d));
+                            }
+                        });
+                    }
+                    map
+                })
+                .collect::<Vec<_>>();
+            for map in local {
+                for (t, (df, _)) in map {
+                    *self.terms.entry(t).or_insert(0) += df;
+                }
+            }
+        }
+        self.n_docs += texts.len();
+    }
+
+    /// Prune the vocabulary and compute IDF.
+    pub fn finish(self) -> Result<Vectorizer, FeatureError> {
+        let cfg = &self.config;
+        if self.n_docs == 0 {
+            return Err(FeatureError::EmptyCorpus);
+        }
+        let n = self.n_docs;
+        let (terms, idf) = if cfg.hashing_bits.is_some() {
+            (Vec::new(), self.buckets.iter().map(|&df| idf(n, df)).collect())
+        } else {
+            let max_df = (cfg.max_df as f64 * n as f64).floor() as u32;
+            let mut kept: Vec<(String, u32)> =
+                self.terms.into_iter().filter(|(_, df)| *df >= cfg.min_df && *df <= max_df.max(1)).collect();
+            if let Some(m) = cfg.max_features
+                && kept.len() > m
+            {
+                kept.sort_unstable_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+                kept.truncate(m);
+            }
+            kept.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+            if kept.is_empty() {
+                return Err(FeatureError::EmptyVocabulary { min_df: cfg.min_df, max_df: cfg.max_df, n_docs: n });
+            }
+            let idf = kept.iter().map(|(_, df)| idf(n, *df)).collect();
+            (kept.into_iter().map(|(t, _)| t).collect(), idf)
+        };
+        Vectorizer::from_state(VectorizerState {
+            tokenizer: self.tokenizer.config().clone(),
+            config: self.config,
+            terms,
+            idf,
+            n_docs: n,
+        })
+    }
+}
+
+/// The serialisable content of a [`Vectorizer`]; restoring it checks consistency.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VectorizerState {
+    /// The tokenizer pipeline.
+    pub tokenizer: TokenizerConfig,
+    /// Weighting and vocabulary settings.
+    pub config: VectorizerConfig,
+    /// Vocabulary terms in column order (empty in hashing mode).
+    pub terms: Vec<String>,
+    /// IDF per column.
+    pub idf: Vec<f32>,
+    /// Documents the vectorizer was fitted on.
+    pub n_docs: usize,
+}
+
+/// A fitted text-to-TF-IDF pipeline.
+#[derive(Debug, Clone)]
+pub struct Vectorizer {
+    tokenizer: Tokenizer,
+    state: VectorizerState,
+    index: FxHashMap<String, u32>,
+    mask: u64,
+}
+
+/// A transformed document with, for each stored feature, the byte spans of the text that produced it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Explained {
+    /// Feature columns, strictly increasing.
+    pub indices: Vec<u32>,
+    /// TF-IDF values (L2-normalised).
+    pub data: Vec<f32>,
+    /// For each column in `indices`, every `(start, end)` byte span of the input where it occurred.
+    pub spans: Vec<Vec<(usize, usize)>>,
+}
+
+impl Vectorizer {
+    /// Fit on an in-memory corpus (see [`DfCounter`] for streaming).
+    pub fn fit(tokenizer: TokenizerConfig, config: VectorizerConfig, texts: &[&str]) -> Result<Self, FeatureError> {
+        let mut c = DfCounter::new(tokenizer, config)?;
+        c.add_batch(texts);
+        c.finish()
+    }
+
+    /// Restore from stored state, checking that it is consistent.
+    pub fn from_state(state: VectorizerState) -> Result<Self, FeatureError> {
+        state.config.check()?;
+        let tokenizer = Tokenizer::new(state.tokenizer.clone())?;
+        let (index, mask) = match state.config.hashing_bits {
+            Some(b) => {
+                if !state.terms.is_empty() || state.idf.len() != 1 << b {
+                    return Err(FeatureError::Corrupt(format!("hashing mode needs {} IDF values", 1u64 << b)));
+                }
+                (FxHashMap::default(), (1u64 << b) - 1)
+            }
+            None => {
+                if state.terms.len() != state.idf.len() {
+                    return Err(FeatureError::Corrupt(format!(
+                        "{} terms but {} IDF values",
+                        state.terms.len(),
+                        state.idf.len()
+                    )));
+                }
+                let index: FxHashMap<String, u32> =
+                    state.terms.iter().enumerate().map(|(i, t)| (t.clone(), i as u32)).collect();
+                if index.len() != state.terms.len() {
+                    return Err(FeatureError::Corrupt("duplicate vocabulary terms".into()));
+                }
+                (index, 0)
+            }
+        };
+        if state.idf.iter().any(|v| !v.is_finite() || *v <= 0.0) {
+            return Err(FeatureError::Corrupt("IDF values must be finite and positive".into()));
+        }
+        Ok(Self { tokenizer, state, index, mask })
+    }
+
+    /// The stored state (for serialisation).
+    pub fn state(&self) -> &VectorizerState {
+        &self.state
+    }
+
+    /// The tokenizer.
+    pub fn tokenizer(&self) -> &Tokenizer {
+        &self.tokenizer
+    }
+
+    /// Number of feature columns.
+    pub fn n_features(&self) -> usize {
+        self.state.idf.len()
+    }
+
+    /// The term of a column (`None` in hashing mode or out of range).
+    pub fn term(&self, column: u32) -> Option<&str> {
+        self.state.terms.get(column as usize).map(String::as_str)
+    }
+
+    #[inline]
+    fn column(&self, term: &str) -> Option<u32> {
+        if self.state.config.hashing_bits.is_some() {
+            Some((fnv1a(term.as_bytes()) & self.mask) as u32)
+        } else {
+            self.index.get(term).copied()
+        }
+    }
+
+    /// Weight sorted column occurrences (`cols`, one entry per occurrence) into `(indices, data)`.
+    fn weigh(&self, cols: &[u32], indices: &mut Vec<u32>, data: &mut Vec<f32>) {
+        indices.clear();
+        data.clear();
+        let mut i = 0;
+        while i < cols.len() {
+            let j = cols[i];
+            let mut k = i + 1;
+            while k < cols.len() && cols[k] == j {
+                k += 1;
+            }
+            let tf = (k - i) as f32;
+            let tf = if self.state.config.sublinear_tf { 1.0 + tf.ln() } else { tf };
+            indices.push(j);
+            data.push(tf * self.state.idf[j as usize]);
+            i = k;
+        }
+        let norm = data.iter().map(|v| v * v).sum::<f32>().sqrt();
+        if norm > 0.0 {
+            data.iter_mut().for_each(|v| *v /= norm);
+        }
+    }
+
+    /// Transform one text into `(indices, data)`, reusing the caller's buffers (`cols` is scratch space).
+    pub fn transform_into(&self, text: &str, cols: &mut Vec<u32>, indices: &mut Vec<u32>, data: &mut Vec<f32>) {
+        cols.clear();
+        for_each_term(&self.tokenizer, self.state.config.ngram_max, text, |t, _, _| {
+            if let Some(c) = self.column(t) {
+                cols.push(c);
+            }
+        });
+        cols.sort_unstable();
+        self.weigh(cols, indices, data);
+    }
+
+    /// Transform one text into a one-row matrix.
+    pub fn transform(&self, text: &str) -> CsrMatrix {
+        self.transform_batch(&[text])
+    }
+
+    /// Transform many texts (in parallel, order kept) into a matrix with one row per text.
+    pub fn transform_batch(&self, texts: &[&str]) -> CsrMatrix {
+        let parts: Vec<CsrMatrix> = texts
+            .par_chunks(256)
+            .map(|chunk| {
+                let mut m = CsrMatrix::new(self.n_features());
+                let (mut cols, mut idx, mut val) = (Vec::new(), Vec::new(), Vec::new());
+                for t in chunk {
+                    self.transform_into(t, &mut cols, &mut idx, &mut val);
+                    m.push_row(&idx, &val);
+                }
+                m
+            })
+            .collect();
+        let mut out = CsrMatrix::new(self.n_features());
+        for p in &parts {
+            out.append(p);
+        }
+        out
+    }
+
+    /// Transform one text and keep, for each feature, where in the text it came from.
+    pub fn explain(&self, text: &str) -> Explained {
+        let mut occ: Vec<(u32, usize, usize)> = Vec::new();
+        for_each_term(&self.tokenizer, self.state.config.ngram_max, text, |t, s, e| {
+            if let Some(c) = self.column(t) {
+                occ.push((c, s, e));
+            }
+        });
+        occ.sort_unstable();
+        let cols: Vec<u32> = occ.iter().map(|o| o.0).collect();
+        let (mut indices, mut data) = (Vec::new(), Vec::new());
+        self.weigh(&cols, &mut indices, &mut data);
+        let mut spans = vec![Vec::new(); indices.len()];
+        let mut k = 0;
+        for (c, s, e) in occ {
+            while indices[k] != c {
+                k += 1;
+            }
+            spans[k].push((s, e));
+        }
+        Explained { indices, data, spans }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn terms(ngram_max: u8, text: &str) -> Vec<(String, String)> {
+        let tok = Tokenizer::new(TokenizerConfig::default()).unwrap();
+        let mut out = Vec::new();
+        for_each_term(&tok, ngram_max, text, |t, s, e| out.push((t.to_owned(), text[s..e].to_owned())));
+        out
+    }
+
+    #[test]
+    fn ngrams_and_their_spans() {
+        let got = terms(3, "Oil prices, rose");
+        let expect = [
+            ("oil", "Oil"),
+            ("prices", "prices"),
+            ("oil prices", "Oil prices"),
+            ("rose", "rose"),
+            ("prices rose", "prices, rose"),
+            ("oil prices rose", "Oil prices, rose"),
+        ];
+        let expect: Vec<(String, String)> = expect.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect();
+        assert_eq!(got, expect);
+    }
+}

@@ -1,0 +1,142 @@
+//! Vectorizer tests: vocabulary pruning, TF-IDF values, determinism, hashing, restore, real corpora.
+
+#![allow(clippy::print_stderr, reason = "tests print a notice when the shared corpora are absent")]
+
+use proptest::prelude::*;
+use std::path::PathBuf;
+use tagger_features::{FeatureError, Vectorizer, VectorizerConfig, VectorizerState};
+use tagger_tokenize::TokenizerConfig;
+
+const DOCS: &[&str] = &["the cat sat", "the dog sat", "the cat ran fast", "a 我 b"];
+
+fn fit(cfg: VectorizerConfig) -> Vectorizer {
+    Vectorizer::fit(TokenizerConfig::default(), cfg, DOCS).unwrap()
+}
+
+fn vocab(v: &Vectorizer) -> Vec<&str> {
+    (0..v.n_features() as u32).map(|c| v.term(c).unwrap()).collect()
+}
+
+#[test]
+fn vocabulary_is_sorted_and_pruned_by_the_limits() {
+    let all = fit(VectorizerConfig::default());
+    assert_eq!(vocab(&all), ["a", "b", "cat", "dog", "fast", "ran", "sat", "the", "我"]);
+    let cases: &[(VectorizerConfig, &[&str])] = &[
+        (VectorizerConfig { min_df: 2, ..Default::default() }, &["cat", "sat", "the"]),
+        (VectorizerConfig { max_df: 0.5, ..Default::default() }, &["a", "b", "cat", "dog", "fast", "ran", "sat", "我"]),
+        (VectorizerConfig { max_features: Some(2), ..Default::default() }, &["cat", "the"][..]),
+        (VectorizerConfig { ngram_max: 2, min_df: 2, ..Default::default() }, &["cat", "sat", "the", "the cat"]),
+    ];
+    for (cfg, expect) in cases {
+        assert_eq!(vocab(&fit(cfg.clone())), *expect, "{cfg:?}");
+    }
+}
+
+#[test]
+fn tfidf_uses_the_fitted_idf_even_for_a_single_document() {
+    let v = fit(VectorizerConfig::default());
+    // "cat cat dog": tf(cat)=2 -> 1+ln 2; idf(cat)=ln(5/3)+1; idf(dog)=ln(5/2)+1; then L2 norm.
+    let m = v.transform("cat cat dog");
+    let row = m.row(0);
+    let cat = (1.0 + 2f64.ln()) * ((5.0f64 / 3.0).ln() + 1.0);
+    let dog = (5.0f64 / 2.0).ln() + 1.0;
+    let norm = (cat * cat + dog * dog).sqrt();
+    assert_eq!(row.indices, &[2, 3]);
+    assert!((row.data[0] as f64 - cat / norm).abs() < 1e-6, "{:?}", row.data);
+    assert!((row.data[1] as f64 - dog / norm).abs() < 1e-6, "{:?}", row.data);
+    // Unknown words contribute nothing; an empty text is an empty row.
+    assert_eq!(v.transform("zebra").nnz(), 0);
+    assert_eq!(v.transform("").nnz(), 0);
+}
+
+#[test]
+fn explain_keeps_the_source_spans_of_each_feature() {
+    let v = fit(VectorizerConfig { ngram_max: 2, ..Default::default() });
+    let text = "The CAT sat. The cat";
+    let ex = v.explain(text);
+    let m = v.transform(text);
+    assert_eq!((ex.indices.as_slice(), ex.data.as_slice()), (m.row(0).indices, m.row(0).data));
+    let find = |term: &str| {
+        let k = ex.indices.iter().position(|&c| v.term(c) == Some(term)).unwrap();
+        ex.spans[k].iter().map(|&(s, e)| &text[s..e]).collect::<Vec<_>>()
+    };
+    assert_eq!(find("cat"), ["CAT", "cat"]);
+    assert_eq!(find("the cat"), ["The CAT", "The cat"]);
+}
+
+#[test]
+fn hashing_mode_and_restore() {
+    let v = fit(VectorizerConfig { hashing_bits: Some(10), ..Default::default() });
+    assert_eq!(v.n_features(), 1024);
+    assert_eq!(v.transform("cat dog").nnz(), 2);
+    let back = Vectorizer::from_state(v.state().clone()).unwrap();
+    assert_eq!(back.transform("the cat"), v.transform("the cat"));
+
+    let mut broken: VectorizerState = fit(VectorizerConfig::default()).state().clone();
+    broken.idf.pop();
+    assert!(matches!(Vectorizer::from_state(broken), Err(FeatureError::Corrupt(_))));
+}
+
+#[test]
+fn bad_configs_and_empty_corpora_are_errors() {
+    for (cfg, needle) in [
+        (VectorizerConfig { ngram_max: 4, ..Default::default() }, "ngram_max"),
+        (VectorizerConfig { max_df: 0.0, ..Default::default() }, "max_df"),
+        (VectorizerConfig { max_features: Some(0), ..Default::default() }, "max_features"),
+        (VectorizerConfig { hashing_bits: Some(40), ..Default::default() }, "hashing_bits"),
+    ] {
+        let err = Vectorizer::fit(TokenizerConfig::default(), cfg, DOCS).unwrap_err().to_string();
+        assert!(err.contains(needle), "{err}");
+    }
+    assert!(matches!(
+        Vectorizer::fit(TokenizerConfig::default(), VectorizerConfig::default(), &[]),
+        Err(FeatureError::EmptyCorpus)
+    ));
+    let err = Vectorizer::fit(TokenizerConfig::default(), VectorizerConfig { min_df: 9, ..Default::default() }, DOCS);
+    assert!(matches!(err, Err(FeatureError::EmptyVocabulary { .. })));
+}
+
+fn real_or_fixture(corpus: &str) -> Vec<String> {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data").join(corpus);
+    match tagger_corpus::Corpus::read_all(&dir) {
+        Ok(docs) => docs.into_iter().map(|d| d.text).collect(),
+        Err(_) => {
+            eprintln!("notice: {} absent, using a generated fixture", dir.display());
+            (0..300).map(|i| format!("doc {i} word{} word{} common text 原告{}", i % 7, i % 13, i % 5)).collect()
+        }
+    }
+}
+
+#[test]
+fn fitting_real_corpora_is_deterministic() {
+    for corpus in ["reuters21578/train", "cail2019_element/train"] {
+        let docs = real_or_fixture(corpus);
+        let texts: Vec<&str> = docs.iter().map(String::as_str).collect();
+        let cfg = VectorizerConfig { ngram_max: 2, min_df: 2, ..Default::default() };
+        let a = Vectorizer::fit(TokenizerConfig::default(), cfg.clone(), &texts).unwrap();
+        // A different batch split must give the same vocabulary and IDF.
+        let mut counter = tagger_features::DfCounter::new(TokenizerConfig::default(), cfg).unwrap();
+        for chunk in texts.chunks(97) {
+            counter.add_batch(chunk);
+        }
+        let b = counter.finish().unwrap();
+        assert_eq!(a.state(), b.state(), "{corpus}");
+        let m = a.transform_batch(&texts);
+        assert_eq!(m.n_rows(), texts.len());
+        m.validate().unwrap();
+        let nonempty = m.rows().filter(|r| r.nnz() > 0).count();
+        assert!(nonempty * 100 >= texts.len() * 99, "{corpus}: {nonempty} of {} rows have features", texts.len());
+    }
+}
+
+proptest! {
+    #[test]
+    fn rows_are_sorted_and_unit_length(text in "[a-z 我的 .,]{0,80}") {
+        let v = fit(VectorizerConfig { ngram_max: 3, ..Default::default() });
+        let m = v.transform(&text);
+        m.validate().unwrap();
+        let row = m.row(0);
+        let norm: f32 = row.data.iter().map(|x| x * x).sum();
+        prop_assert!(row.nnz() == 0 || (norm - 1.0).abs() < 1e-5);
+    }
+}
