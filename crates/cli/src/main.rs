@@ -1,7 +1,11 @@
 //! The `tagger` binary. Only this crate reads arguments and the environment, and prints.
 #![allow(clippy::print_stdout, clippy::print_stderr, reason = "a command-line program reports on stdout/stderr")]
 
+mod common;
+mod eval_cmd;
+mod predict_cmd;
 mod tokenize_cmd;
+mod train_cmd;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -17,12 +21,21 @@ struct Cli {
 enum Command {
     /// Print the tokens of documents, one JSON line per document: {"id", "labels", "tokens"}.
     Tokenize(tokenize_cmd::Args),
+    /// Train a model on a labelled corpus and write it to a file.
+    Train(train_cmd::Args),
+    /// Evaluate a model on a labelled corpus (micro/macro F1, P@k, nDCG@k, worst labels).
+    Eval(eval_cmd::Args),
+    /// Tag documents: one JSON line per document, {"id", "tags": [{"label", "score"}]}.
+    Predict(predict_cmd::Args),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Tokenize(args) => tokenize_cmd::run(args),
+        Command::Train(args) => train_cmd::run(args),
+        Command::Eval(args) => eval_cmd::run(args),
+        Command::Predict(args) => predict_cmd::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

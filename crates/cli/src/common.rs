@@ -1,0 +1,66 @@
+//! Helpers shared by the subcommands: reading corpora, progress display.
+
+use anyhow::{Context, Result, bail};
+use indicatif::{ProgressBar, ProgressStyle};
+use std::io::Read;
+use std::path::Path;
+use std::time::Duration;
+use tagger_corpus::{Corpus, Document, parse_document};
+
+/// Read every document of the given inputs (`-` is standard input: JSONL if it starts with `{`, else one
+/// document in the `%%%` format).
+pub fn read_inputs(inputs: &[std::path::PathBuf]) -> Result<Vec<Document>> {
+    let mut docs = Vec::new();
+    for input in inputs {
+        if input.as_os_str() == "-" {
+            let mut raw = Vec::new();
+            std::io::stdin().read_to_end(&mut raw).context("reading standard input")?;
+            if raw.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{') {
+                let tmp = std::env::temp_dir().join(format!("tagger-stdin-{}.jsonl", std::process::id()));
+                std::fs::write(&tmp, &raw).context("buffering standard input")?;
+                let res: Result<Vec<Document>, _> = Corpus::open(&tmp)?.collect();
+                let _ = std::fs::remove_file(&tmp);
+                docs.extend(
+                    res.map_err(|e| anyhow::anyhow!(e.to_string().replace(&tmp.display().to_string(), "<stdin>")))?,
+                );
+            } else {
+                docs.push(parse_document("-", Path::new("<stdin>"), &raw)?);
+            }
+        } else {
+            for d in Corpus::open(input)? {
+                docs.push(d?);
+            }
+        }
+    }
+    Ok(docs)
+}
+
+/// Split documents into texts and label lists, requiring labels on every one.
+pub fn labelled(docs: &[Document], what: &str) -> Result<Vec<Vec<String>>> {
+    docs.iter()
+        .map(|d| match &d.labels {
+            Some(l) => Ok(l.clone()),
+            None => bail!("{what} needs labelled documents, but {:?} has no %%% label line", d.id),
+        })
+        .collect()
+}
+
+/// A spinner on stderr, hidden when quiet or when stderr is not a terminal.
+pub fn spinner(quiet: bool, msg: &str) -> ProgressBar {
+    let pb = if quiet { ProgressBar::hidden() } else { ProgressBar::new_spinner() };
+    pb.set_style(
+        ProgressStyle::with_template("{spinner} {elapsed:>4} {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+    );
+    pb.enable_steady_tick(Duration::from_millis(120));
+    pb.set_message(msg.to_owned());
+    pb
+}
+
+/// Configure the global thread pool (0 = one thread per core).
+pub fn set_threads(threads: usize) -> Result<()> {
+    if threads > 0 {
+        rayon::ThreadPoolBuilder::new().num_threads(threads).build_global().context("configuring threads")?;
+    }
+    Ok(())
+}

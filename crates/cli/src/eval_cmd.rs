@@ -1,0 +1,60 @@
+use crate::common::{labelled, read_inputs, set_threads};
+use anyhow::{Context, Result};
+use std::path::PathBuf;
+use tagger_model::{Decision, TaggerModel, metrics};
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// Model file.
+    #[arg(long)]
+    model: PathBuf,
+    /// Labelled evaluation corpus (directory, file or .jsonl).
+    #[arg(long)]
+    corpus: PathBuf,
+    /// One JSON object on stdout instead of a table.
+    #[arg(long)]
+    json: bool,
+    /// Include per-label figures in the JSON output.
+    #[arg(long)]
+    per_label: bool,
+    /// Worker threads (0 = one per core).
+    #[arg(long, default_value_t = 0)]
+    threads: usize,
+}
+
+pub fn run(args: Args) -> Result<()> {
+    set_threads(args.threads)?;
+    let model = TaggerModel::load(&args.model).context("loading model")?;
+    let docs = read_inputs(std::slice::from_ref(&args.corpus))?;
+    let gold = labelled(&docs, "evaluation")?;
+    let texts: Vec<&str> = docs.iter().map(|d| d.text.as_str()).collect();
+    let names = |tags: Vec<Vec<tagger_model::Tag<'_>>>| -> Vec<Vec<String>> {
+        tags.into_iter().map(|t| t.into_iter().map(|t| t.label.to_owned()).collect()).collect()
+    };
+    let selected = names(model.tag_batch(&texts, Decision::ModelRule));
+    let ranked = names(model.tag_batch(&texts, Decision::TopK { k: 5, min_score: None }));
+    let mut r = metrics::evaluate(&gold, &selected, &ranked);
+    if args.json {
+        if !args.per_label {
+            r.per_label.clear();
+        }
+        println!("{}", serde_json::to_string(&r)?);
+        return Ok(());
+    }
+    println!("documents  {:>8}    labels in gold  {}", r.docs, r.labels);
+    println!("            {:>9} {:>9} {:>9}", "precision", "recall", "F1");
+    println!("micro       {:>9.4} {:>9.4} {:>9.4}", r.micro_precision, r.micro_recall, r.micro_f1);
+    println!("macro       {:>9.4} {:>9.4} {:>9.4}", r.macro_precision, r.macro_recall, r.macro_f1);
+    println!(
+        "P@1 {:.4}  P@3 {:.4}  P@5 {:.4}  nDCG@3 {:.4}  nDCG@5 {:.4}",
+        r.p_at_1, r.p_at_3, r.p_at_5, r.ndcg_at_3, r.ndcg_at_5
+    );
+    let mut worst: Vec<_> = r.per_label.iter().filter(|l| l.support > 0).collect();
+    worst.sort_by(|a, b| a.f1.total_cmp(&b.f1).then(b.support.cmp(&a.support)));
+    println!("\nworst labels (by F1, gold support ≥ 1):");
+    println!("{:<32} {:>7} {:>9} {:>9} {:>7}", "label", "support", "precision", "recall", "F1");
+    for l in worst.iter().take(10) {
+        println!("{:<32} {:>7} {:>9.3} {:>9.3} {:>7.3}", l.label, l.support, l.precision, l.recall, l.f1);
+    }
+    Ok(())
+}

@@ -1,0 +1,70 @@
+use crate::common::{read_inputs, set_threads};
+use anyhow::{Context, Result};
+use rayon::prelude::*;
+use std::io::{BufWriter, Write};
+use std::path::PathBuf;
+use tagger_model::{Decision, TaggerModel};
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// Model file.
+    #[arg(long)]
+    model: PathBuf,
+    /// Documents: files, directories, .jsonl files, or `-` for standard input.
+    #[arg(default_value = "-")]
+    inputs: Vec<PathBuf>,
+    /// Return the k best labels instead of the model's calibrated decision rule.
+    #[arg(long)]
+    top_k: Option<usize>,
+    /// Drop tags below this probability.
+    #[arg(long)]
+    min_score: Option<f32>,
+    /// Add, for each tag, the terms that contributed most, with their byte spans in the text.
+    #[arg(long)]
+    explain: bool,
+    /// Terms per tag with --explain.
+    #[arg(long, default_value_t = 5)]
+    explain_terms: usize,
+    /// Worker threads (0 = one per core).
+    #[arg(long, default_value_t = 0)]
+    threads: usize,
+}
+
+/// The decision a caller asked for, from the optional top-k and probability floor.
+pub fn decision(top_k: Option<usize>, min_score: Option<f32>) -> Decision {
+    match (top_k, min_score) {
+        (Some(k), m) if k > 0 => Decision::TopK { k, min_score: m },
+        (_, Some(m)) => Decision::MinScore(m),
+        _ => Decision::ModelRule,
+    }
+}
+
+pub fn run(args: Args) -> Result<()> {
+    set_threads(args.threads)?;
+    let model = TaggerModel::load(&args.model).context("loading model")?;
+    let docs = read_inputs(&args.inputs)?;
+    let decision = decision(args.top_k, args.min_score);
+    let lines: Vec<String> = docs
+        .par_iter()
+        .map(|d| {
+            let tags: Vec<serde_json::Value> = model
+                .tag(&d.text, decision)
+                .into_iter()
+                .map(|t| serde_json::json!({"label": t.label, "score": t.score}))
+                .collect();
+            let mut v = serde_json::json!({"id": d.id, "tags": tags});
+            if args.explain {
+                v["explanation"] = serde_json::to_value(model.explain(&d.text, decision, args.explain_terms))
+                    .unwrap_or(serde_json::Value::Null);
+            }
+            v.to_string()
+        })
+        .collect();
+    let stdout = std::io::stdout();
+    let mut out = BufWriter::new(stdout.lock());
+    for l in lines {
+        writeln!(out, "{l}")?;
+    }
+    out.flush()?;
+    Ok(())
+}

@@ -1,0 +1,83 @@
+use crate::common::{labelled, read_inputs, set_threads, spinner};
+use anyhow::{Context, Result};
+use std::path::PathBuf;
+use std::time::Instant;
+use tagger_model::{Stage, TaggerModel, TrainConfig};
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// Training corpus: a directory of %%% documents, a single file, or a .jsonl file.
+    #[arg(long)]
+    corpus: PathBuf,
+    /// Where to write the model file.
+    #[arg(long)]
+    out: PathBuf,
+    /// Training configuration (JSON, every field optional; see README).
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Worker threads (0 = one per core). Results are identical for any value.
+    #[arg(long, default_value_t = 0)]
+    threads: usize,
+    /// Override the seed of the configuration.
+    #[arg(long)]
+    seed: Option<u64>,
+    /// No progress display.
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+pub fn run(args: Args) -> Result<()> {
+    set_threads(args.threads)?;
+    let mut config: TrainConfig = match &args.config {
+        Some(p) => {
+            let raw = std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?;
+            serde_json::from_str(&raw).with_context(|| format!("parsing training config {}", p.display()))?
+        }
+        None => TrainConfig::default(),
+    };
+    if let Some(seed) = args.seed {
+        config.classifier.seed = seed;
+    }
+    let start = Instant::now();
+    let pb = spinner(args.quiet, "reading corpus");
+    let docs = read_inputs(std::slice::from_ref(&args.corpus))?;
+    let labels = labelled(&docs, "training")?;
+    let texts: Vec<&str> = docs.iter().map(|d| d.text.as_str()).collect();
+    let progress = |s: Stage| {
+        pb.set_message(match s {
+            Stage::Vocabulary => "building vocabulary",
+            Stage::Features => "computing TF-IDF",
+            Stage::Classifier => "fitting classifier and calibration folds",
+        })
+    };
+    let mut model = TaggerModel::train(&texts, &labels, &config, &progress)
+        .with_context(|| format!("training on {}", args.corpus.display()))?;
+    model.meta.corpus = args.corpus.display().to_string();
+    model.meta.created_unix =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    model.meta.train_seconds = start.elapsed().as_secs_f64();
+    pb.set_message("writing model");
+    model.save(&args.out).with_context(|| format!("writing {}", args.out.display()))?;
+    pb.finish_and_clear();
+    let size = std::fs::metadata(&args.out).map_or(0, |m| m.len());
+    let m = &model.meta;
+    let profile = m.profile.as_ref().map_or("?".to_owned(), |p| format!("{:?}", p.script).to_lowercase());
+    eprintln!(
+        "trained {} on {} docs: {} labels, {} features ({} text), {} weights, {:.1} s, {:.1} MB",
+        args.out.display(),
+        m.n_docs,
+        model.labels().len(),
+        m.n_features,
+        profile,
+        model.classifier().n_weights(),
+        m.train_seconds,
+        size as f64 / 1e6
+    );
+    if let Some(cv) = &m.cv {
+        eprintln!(
+            "held-out ({}-fold) estimate: micro-F1 {:.4}, macro-F1 {:.4}, P@1 {:.4}",
+            cv.folds, cv.micro_f1, cv.macro_f1, cv.p_at_1
+        );
+    }
+    Ok(())
+}

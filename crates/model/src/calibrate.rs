@@ -1,0 +1,165 @@
+//! Turning raw decision values into probabilities (Platt scaling) and choosing per-label thresholds (SCut),
+//! both from out-of-fold decision values, never from the documents the weights were trained on.
+
+use serde::{Deserialize, Serialize};
+
+/// `p(s) = 1 / (1 + exp(a·s + b))`, fitted by Platt's method.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Platt {
+    /// Slope (negative when higher scores mean more likely).
+    pub a: f32,
+    /// Offset.
+    pub b: f32,
+}
+
+impl Platt {
+    /// The identity-like default used when no held-out scores exist: the logistic of the raw score.
+    pub const LOGISTIC: Platt = Platt { a: -1.0, b: 0.0 };
+
+    /// Probability for a decision value.
+    #[inline]
+    pub fn prob(&self, s: f32) -> f32 {
+        let t = self.a * s + self.b;
+        // Written to avoid overflow of exp for large |t|.
+        if t >= 0.0 {
+            let e = (-t).exp();
+            e / (1.0 + e)
+        } else {
+            1.0 / (1.0 + t.exp())
+        }
+    }
+
+    /// Fit on decision values and their truth, with Platt's smoothed targets, by Newton's method with
+    /// backtracking (Lin, Lin & Weng, "A note on Platt's probabilistic outputs", 2007).
+    pub fn fit(scores: &[f64], truth: &[bool]) -> Platt {
+        let n_pos = truth.iter().filter(|&&t| t).count() as f64;
+        let n_neg = truth.len() as f64 - n_pos;
+        if n_pos == 0.0 || n_neg == 0.0 {
+            return Platt::LOGISTIC;
+        }
+        let hi = (n_pos + 1.0) / (n_pos + 2.0);
+        let lo = 1.0 / (n_neg + 2.0);
+        let t: Vec<f64> = truth.iter().map(|&p| if p { hi } else { lo }).collect();
+        let (mut a, mut b) = (0.0f64, ((n_neg + 1.0) / (n_pos + 1.0)).ln());
+        let f = |a: f64, b: f64| -> f64 {
+            scores
+                .iter()
+                .zip(&t)
+                .map(|(&s, &ti)| {
+                    let fa = s * a + b;
+                    if fa >= 0.0 { ti * fa + (-fa).exp().ln_1p() } else { (ti - 1.0) * fa + fa.exp().ln_1p() }
+                })
+                .sum()
+        };
+        let mut fval = f(a, b);
+        let sigma = 1e-12;
+        for _ in 0..100 {
+            let (mut h11, mut h22, mut h21, mut g1, mut g2) = (sigma, sigma, 0.0, 0.0, 0.0);
+            for (&s, &ti) in scores.iter().zip(&t) {
+                let fa = s * a + b;
+                let (p, q) = if fa >= 0.0 {
+                    let e = (-fa).exp();
+                    (e / (1.0 + e), 1.0 / (1.0 + e))
+                } else {
+                    let e = fa.exp();
+                    (1.0 / (1.0 + e), e / (1.0 + e))
+                };
+                let d2 = p * q;
+                h11 += s * s * d2;
+                h22 += d2;
+                h21 += s * d2;
+                let d1 = ti - p;
+                g1 += s * d1;
+                g2 += d1;
+            }
+            if g1.abs() < 1e-5 && g2.abs() < 1e-5 {
+                break;
+            }
+            let det = h11 * h22 - h21 * h21;
+            let da = -(h22 * g1 - h21 * g2) / det;
+            let db = -(-h21 * g1 + h11 * g2) / det;
+            let gd = g1 * da + g2 * db;
+            let mut step = 1.0;
+            let mut moved = false;
+            while step >= 1e-10 {
+                let (na, nb) = (a + step * da, b + step * db);
+                let nf = f(na, nb);
+                if nf < fval + 1e-4 * step * gd {
+                    a = na;
+                    b = nb;
+                    fval = nf;
+                    moved = true;
+                    break;
+                }
+                step /= 2.0;
+            }
+            if !moved {
+                break;
+            }
+        }
+        Platt { a: a as f32, b: b as f32 }
+    }
+}
+
+/// The F1-optimal threshold (SCut) on held-out probabilities, and the F1 it reaches there.
+///
+/// The threshold is placed halfway between the last accepted and the first rejected probability. When no cut
+/// gives any true positive, the threshold is set just above the highest probability seen, so the label is only
+/// predicted by the "at least one tag" rule.
+pub fn f1_threshold(probs: &[f32], truth: &[bool]) -> (f32, f32) {
+    let mut order: Vec<usize> = (0..probs.len()).collect();
+    order.sort_by(|&i, &j| probs[j].total_cmp(&probs[i]).then(i.cmp(&j)));
+    let n_pos = truth.iter().filter(|&&t| t).count();
+    let (mut tp, mut fp) = (0usize, 0usize);
+    let (mut best_f1, mut best_k) = (0.0f32, 0usize);
+    for (k, &i) in order.iter().enumerate() {
+        if truth[i] {
+            tp += 1;
+        } else {
+            fp += 1;
+        }
+        // Only cut between distinct values.
+        let next_differs = order.get(k + 1).is_none_or(|&j| probs[j] < probs[i]);
+        if next_differs {
+            let f1 = 2.0 * tp as f32 / (tp + fp + n_pos) as f32;
+            if f1 > best_f1 {
+                best_f1 = f1;
+                best_k = k + 1;
+            }
+        }
+    }
+    if best_k == 0 {
+        let top = order.first().map_or(1.0, |&i| probs[i]);
+        return ((top + 1.0) / 2.0, 0.0);
+    }
+    let last_in = probs[order[best_k - 1]];
+    let first_out = order.get(best_k).map_or(0.0, |&j| probs[j]);
+    ((last_in + first_out) / 2.0, best_f1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn threshold_cases() {
+        let check = |probs: &[f32], truth: &[bool], t: f32, f1: f32| {
+            let (gt, gf) = f1_threshold(probs, truth);
+            assert!((gt - t).abs() < 1e-6 && (gf - f1).abs() < 1e-6, "{probs:?}: got ({gt}, {gf}) want ({t}, {f1})");
+        };
+        check(&[0.9, 0.8, 0.3, 0.1], &[true, true, false, false], 0.55, 1.0);
+        check(&[0.9, 0.8, 0.3, 0.1], &[true, false, true, false], 0.2, 0.8);
+        check(&[0.9, 0.2], &[false, false], 0.95, 0.0);
+        check(&[0.5, 0.5, 0.1], &[true, false, false], 0.3, 2.0 / 3.0);
+    }
+
+    #[test]
+    fn platt_is_monotone_and_calibrated_on_a_clean_split() {
+        let scores: Vec<f64> = (0..200).map(|i| (i as f64 - 100.0) / 20.0).collect();
+        let truth: Vec<bool> = (0..200).map(|i| i >= 100).collect();
+        let p = Platt::fit(&scores, &truth);
+        assert!(p.a < 0.0);
+        assert!(p.prob(3.0) > 0.95 && p.prob(-3.0) < 0.05, "{p:?}");
+        assert!(p.prob(1.0) > p.prob(0.5));
+    }
+}

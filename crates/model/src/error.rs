@@ -1,0 +1,36 @@
+use std::path::PathBuf;
+use thiserror::Error;
+
+/// Errors of the model crate.
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum ModelError {
+    /// An error reported by linfa itself (datasets, parameters).
+    #[error(transparent)]
+    Linfa(#[from] linfa::Error),
+    /// A hyper-parameter is out of range; the message names it.
+    #[error("invalid parameter: {0}")]
+    InvalidParams(String),
+    /// The training data cannot be used (no documents, unknown labels, mismatched sizes…).
+    #[error("invalid training data: {0}")]
+    InvalidData(String),
+    /// Feature extraction failed.
+    #[error(transparent)]
+    Features(#[from] tagger_features::FeatureError),
+    /// A model file could not be read or written.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+    /// A model file is not usable: wrong magic, newer format, truncated, corrupted, inconsistent.
+    #[error("{}: {message}", path.display())]
+    BadArtifact {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it.
+        message: String,
+    },
+}

@@ -1,0 +1,34 @@
+//! `tagger-model`: a one-vs-rest multi-label linear classifier built as a linfa algorithm, its calibration and
+//! decision rule, evaluation metrics, and the model artifact that carries the whole pipeline.
+//!
+//! * [`ValidOvrParams`] / [`OvrParams`]: checked hyper-parameters (linfa's `ParamGuard`); `ValidOvrParams`
+//!   implements `linfa::traits::Fit` on a [`MultiLabelDataset`] of sparse TF-IDF rows ([`SparseRecords`]) and
+//!   label sets ([`LabelSets`]); the fitted [`OvrModel`] implements `PredictInplace`, so
+//!   `model.predict(&dataset)` gives a samples × labels matrix of probabilities.
+//! * The solver is dual coordinate descent (liblinear's algorithm) for squared-hinge SVM or logistic
+//!   regression, one binary problem per label, labels in parallel, deterministic for a seed.
+//! * Held-out folds give each label a Platt calibration and an F1-optimal threshold (SCut).
+//! * [`TaggerModel`] = tokenizer + vectorizer + classifier + labels + metadata; it trains, tags, explains,
+//!   and saves/loads itself as one checksummed file.
+
+mod artifact;
+mod calibrate;
+mod data;
+mod error;
+pub mod metrics;
+mod ovr;
+mod params;
+mod solver;
+mod tagger;
+
+pub use artifact::{FORMAT_VERSION, write_atomic};
+pub use calibrate::{Platt, f1_threshold};
+pub use data::{LabelSets, MultiLabelDataset, SparseRecords, dataset};
+pub use error::ModelError;
+pub use ovr::{CvReport, Decision, DecisionRule, OvrModel};
+pub use params::{OvrParams, ValidOvrParams};
+pub use solver::Loss;
+pub use tagger::{
+    CorpusProfile, ResolvedConfig, Stage, Tag, TagExplanation, TaggerModel, TermEvidence, TrainConfig, TrainingMeta,
+    profile,
+};

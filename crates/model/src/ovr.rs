@@ -1,0 +1,394 @@
+//! The one-vs-rest classifier: fitting (linfa `Fit`), scoring (linfa `PredictInplace`) and the decision rule.
+
+use crate::calibrate::{Platt, f1_threshold};
+use crate::data::{LabelSets, SparseRecords};
+use crate::params::ValidOvrParams;
+use crate::solver::{Problem, Rng, SolverSettings, solve};
+use crate::{ModelError, metrics};
+use linfa::DatasetBase;
+use linfa::traits::{Fit, PredictInplace};
+use ndarray::Array2;
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+use tagger_features::{CsrMatrix, SparseRow};
+
+/// How tags are chosen from label probabilities.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DecisionRule {
+    /// Keep at most this many tags (0 = no limit).
+    pub top_k: usize,
+    /// Never keep a tag below this probability (applies after the per-label thresholds).
+    pub min_score: f32,
+    /// When no label passes its threshold, keep the single best label anyway.
+    pub at_least_one: bool,
+}
+
+impl Default for DecisionRule {
+    fn default() -> Self {
+        Self { top_k: 0, min_score: 0.0, at_least_one: true }
+    }
+}
+
+/// What a caller asks for at prediction time.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub enum Decision {
+    /// The model's calibrated rule (per-label thresholds, its top-k, min score, at-least-one).
+    #[default]
+    ModelRule,
+    /// The `k` best labels by probability, ignoring thresholds, optionally above a floor.
+    TopK {
+        /// How many.
+        k: usize,
+        /// Probability floor.
+        min_score: Option<f32>,
+    },
+    /// The model's rule with a different probability floor.
+    MinScore(f32),
+}
+
+/// Held-out (cross-validated) figures recorded at training time.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CvReport {
+    /// Folds used.
+    pub folds: usize,
+    /// Micro-F1 of the model's decision rule on out-of-fold probabilities.
+    pub micro_f1: f64,
+    /// Macro-F1 of the same.
+    pub macro_f1: f64,
+    /// P@1 of the same.
+    pub p_at_1: f64,
+}
+
+/// A fitted one-vs-rest linear classifier with per-label calibration and thresholds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OvrModel {
+    n_features: usize,
+    n_labels: usize,
+    bias: f32,
+    /// Bias weight of each label.
+    label_bias: Vec<f32>,
+    /// Weights stored feature-major (`feature → [(label, weight)]`), so scoring a sparse row touches only the
+    /// features it has.
+    weights: CsrMatrix,
+    calibration: Vec<Platt>,
+    thresholds: Vec<f32>,
+    /// False for labels without a positive training example: they are never scored above 0.
+    trained: Vec<bool>,
+    /// The decision rule.
+    pub rule: DecisionRule,
+    /// Held-out figures, when folds were used.
+    pub cv: Option<CvReport>,
+    /// Hyper-parameters used.
+    pub params: ValidOvrParams,
+}
+
+struct LabelFit {
+    weights: Vec<f64>,
+    bias: f64,
+    platt: Platt,
+    threshold: f32,
+    trained: bool,
+    oof: Option<Vec<f32>>,
+}
+
+fn mix(seed: u64, label: usize, fold: usize) -> u64 {
+    let mut r = Rng::new(seed ^ (label as u64).wrapping_mul(0x100_0000_01B3) ^ ((fold as u64) << 48));
+    r.next_u64()
+}
+
+/// Keep the held-out probability matrix (docs × labels) for the CV report only below this many cells.
+const MAX_OOF_CELLS: usize = 50_000_000;
+
+impl Fit<SparseRecords, LabelSets, ModelError> for ValidOvrParams {
+    type Object = OvrModel;
+
+    fn fit(&self, ds: &DatasetBase<SparseRecords, LabelSets>) -> Result<OvrModel, ModelError> {
+        let x = &ds.records.0;
+        let sets = ds.targets.sets();
+        let (n, n_labels) = (x.n_rows(), ds.targets.n_labels());
+        if n == 0 || n != sets.len() {
+            return Err(ModelError::InvalidData(format!("{n} rows and {} label sets", sets.len())));
+        }
+        let bias = f64::from(self.bias);
+        let sq_norms: Vec<f64> =
+            x.rows().map(|r| r.data.iter().map(|&v| f64::from(v).powi(2)).sum::<f64>() + bias * bias).collect();
+        let mut positives: Vec<Vec<u32>> = vec![Vec::new(); n_labels];
+        for (d, s) in sets.iter().enumerate() {
+            for &l in s {
+                positives[l as usize].push(d as u32);
+            }
+        }
+        let folds = if self.cv_folds >= 2 && n >= 2 * self.cv_folds { self.cv_folds } else { 0 };
+        let mut fold_of = vec![0usize; n];
+        if folds > 0 {
+            let mut perm: Vec<usize> = (0..n).collect();
+            Rng::new(self.seed).shuffle(&mut perm);
+            for (k, &d) in perm.iter().enumerate() {
+                fold_of[d] = k % folds;
+            }
+        }
+        let all: Vec<u32> = (0..n as u32).collect();
+        let train_rows: Vec<Vec<u32>> =
+            (0..folds).map(|f| all.iter().copied().filter(|&d| fold_of[d as usize] != f).collect()).collect();
+        let test_rows: Vec<Vec<u32>> =
+            (0..folds).map(|f| all.iter().copied().filter(|&d| fold_of[d as usize] == f).collect()).collect();
+        let keep_oof = folds > 0 && n.saturating_mul(n_labels) <= MAX_OOF_CELLS;
+
+        let fits: Vec<LabelFit> = (0..n_labels)
+            .into_par_iter()
+            .map(|l| {
+                if positives[l].is_empty() {
+                    return LabelFit {
+                        weights: Vec::new(),
+                        bias: 0.0,
+                        platt: Platt::LOGISTIC,
+                        threshold: 1.0,
+                        trained: false,
+                        oof: None,
+                    };
+                }
+                let mut y = vec![false; n];
+                for &d in &positives[l] {
+                    y[d as usize] = true;
+                }
+                let c = f64::from(self.c);
+                let solve_on = |rows: &[u32], y: &[bool], fold: usize| {
+                    let p = Problem {
+                        x,
+                        rows,
+                        y,
+                        sq_norms: &sq_norms,
+                        bias,
+                        c_pos: c * f64::from(self.positive_weight),
+                        c_neg: c,
+                    };
+                    let settings = SolverSettings {
+                        loss: self.loss,
+                        tol: f64::from(self.tol),
+                        max_iter: self.max_iter,
+                        seed: mix(self.seed, l, fold),
+                    };
+                    solve(&p, &settings)
+                };
+                let full = solve_on(&all, &y, 0);
+                let (platt, threshold, oof) = if folds > 0 {
+                    let mut scores = vec![0.0f64; n];
+                    for f in 0..folds {
+                        let yf: Vec<bool> = train_rows[f].iter().map(|&d| y[d as usize]).collect();
+                        let sol = solve_on(&train_rows[f], &yf, f + 1);
+                        for &d in &test_rows[f] {
+                            scores[d as usize] = sol.decision(x, d as usize, bias);
+                        }
+                    }
+                    let platt = Platt::fit(&scores, &y);
+                    let probs: Vec<f32> = scores.iter().map(|&s| platt.prob(s as f32)).collect();
+                    let (mut t, best_f1) = f1_threshold(&probs, &y);
+                    if best_f1 < self.fbr {
+                        let top = probs.iter().copied().fold(0.0f32, f32::max);
+                        t = t.max((top + 1.0) / 2.0);
+                    }
+                    (platt, t, keep_oof.then_some(probs))
+                } else {
+                    (Platt::LOGISTIC, 0.5, None)
+                };
+                LabelFit { weights: full.weights, bias: full.bias, platt, threshold, trained: true, oof }
+            })
+            .collect();
+
+        // Assemble the feature-major weight matrix, pruning near-zero weights.
+        let n_features = x.n_cols();
+        let mut per_feature: Vec<Vec<(u32, f32)>> = vec![Vec::new(); n_features];
+        for (l, f) in fits.iter().enumerate() {
+            for (j, &w) in f.weights.iter().enumerate() {
+                if w.abs() >= f64::from(self.prune_below) && w != 0.0 {
+                    per_feature[j].push((l as u32, w as f32));
+                }
+            }
+        }
+        let mut weights = CsrMatrix::new(n_labels);
+        let (mut idx, mut val) = (Vec::new(), Vec::new());
+        for entries in &per_feature {
+            idx.clear();
+            val.clear();
+            for &(l, w) in entries {
+                idx.push(l);
+                val.push(w);
+            }
+            weights.push_row(&idx, &val);
+        }
+        let mut model = OvrModel {
+            n_features,
+            n_labels,
+            bias: self.bias,
+            label_bias: fits.iter().map(|f| (f.bias * bias) as f32).collect(),
+            weights,
+            calibration: fits.iter().map(|f| f.platt).collect(),
+            thresholds: fits.iter().map(|f| f.threshold).collect(),
+            trained: fits.iter().map(|f| f.trained).collect(),
+            rule: DecisionRule::default(),
+            cv: None,
+            params: self.clone(),
+        };
+        if keep_oof {
+            model.cv = Some(model.cv_report(&fits, sets, folds));
+        }
+        Ok(model)
+    }
+}
+
+impl OvrModel {
+    fn cv_report(&self, fits: &[LabelFit], sets: &[Vec<u32>], folds: usize) -> CvReport {
+        let n = sets.len();
+        let name = |l: u32| l.to_string();
+        let mut gold = Vec::with_capacity(n);
+        let mut selected = Vec::with_capacity(n);
+        let mut ranked = Vec::with_capacity(n);
+        let mut probs = vec![0.0f32; self.n_labels];
+        for (d, s) in sets.iter().enumerate() {
+            for (l, f) in fits.iter().enumerate() {
+                probs[l] = f.oof.as_ref().map_or(0.0, |o| o[d]);
+            }
+            gold.push(s.iter().map(|&l| name(l)).collect::<Vec<_>>());
+            selected.push(self.decide(&probs, Decision::ModelRule).into_iter().map(|(l, _)| name(l)).collect());
+            ranked.push(
+                self.decide(&probs, Decision::TopK { k: 5, min_score: None })
+                    .into_iter()
+                    .map(|(l, _)| name(l))
+                    .collect(),
+            );
+        }
+        let r = metrics::evaluate(&gold, &selected, &ranked);
+        CvReport { folds, micro_f1: r.micro_f1, macro_f1: r.macro_f1, p_at_1: r.p_at_1 }
+    }
+
+    /// Number of labels.
+    pub fn n_labels(&self) -> usize {
+        self.n_labels
+    }
+
+    /// Number of input features.
+    pub fn n_features(&self) -> usize {
+        self.n_features
+    }
+
+    /// Stored (non-pruned) weights.
+    pub fn n_weights(&self) -> usize {
+        self.weights.nnz()
+    }
+
+    /// Per-label thresholds on probability.
+    pub fn thresholds(&self) -> &[f32] {
+        &self.thresholds
+    }
+
+    /// Whether each label had training examples.
+    pub fn trained(&self) -> &[bool] {
+        &self.trained
+    }
+
+    /// The weight of `feature` for `label` (0 when pruned or absent).
+    pub fn weight(&self, feature: u32, label: u32) -> f32 {
+        if feature as usize >= self.n_features {
+            return 0.0;
+        }
+        let r = self.weights.row(feature as usize);
+        r.indices.binary_search(&label).map_or(0.0, |k| r.data[k])
+    }
+
+    /// Raw decision values `wᵀx + b` of one row into `out` (length `n_labels`).
+    pub fn decision_values(&self, row: SparseRow<'_>, out: &mut [f32]) {
+        out.copy_from_slice(&self.label_bias);
+        for (&j, &v) in row.indices.iter().zip(row.data) {
+            if (j as usize) < self.n_features {
+                let w = self.weights.row(j as usize);
+                for (&l, &wl) in w.indices.iter().zip(w.data) {
+                    out[l as usize] += wl * v;
+                }
+            }
+        }
+    }
+
+    /// Calibrated probabilities of one row into `out` (length `n_labels`).
+    pub fn probabilities(&self, row: SparseRow<'_>, out: &mut [f32]) {
+        self.decision_values(row, out);
+        for (l, s) in out.iter_mut().enumerate() {
+            *s = if self.trained[l] { self.calibration[l].prob(*s) } else { 0.0 };
+        }
+    }
+
+    /// Apply a decision to one document's probabilities: the chosen `(label, probability)` pairs, best first
+    /// (ties broken by label id, so the order is deterministic).
+    pub fn decide(&self, probs: &[f32], decision: Decision) -> Vec<(u32, f32)> {
+        let mut order: Vec<u32> = (0..probs.len() as u32).filter(|&l| self.trained[l as usize]).collect();
+        order.sort_by(|&a, &b| probs[b as usize].total_cmp(&probs[a as usize]).then(a.cmp(&b)));
+        let pick = |l: &u32| (*l, probs[*l as usize]);
+        match decision {
+            Decision::TopK { k, min_score } => {
+                order.iter().take(k).filter(|&&l| min_score.is_none_or(|m| probs[l as usize] >= m)).map(pick).collect()
+            }
+            Decision::ModelRule | Decision::MinScore(_) => {
+                let floor = match decision {
+                    Decision::MinScore(m) => m,
+                    _ => self.rule.min_score,
+                };
+                let mut out: Vec<(u32, f32)> = order
+                    .iter()
+                    .filter(|&&l| probs[l as usize] >= self.thresholds[l as usize] && probs[l as usize] >= floor)
+                    .map(pick)
+                    .collect();
+                if self.rule.top_k > 0 {
+                    out.truncate(self.rule.top_k);
+                }
+                if out.is_empty()
+                    && self.rule.at_least_one
+                    && let Some(best) = order.first()
+                    && probs[*best as usize] >= floor
+                {
+                    out.push(pick(best));
+                }
+                out
+            }
+        }
+    }
+
+    /// Check internal consistency after loading.
+    pub fn validate(&self) -> Result<(), String> {
+        let l = self.n_labels;
+        if self.label_bias.len() != l
+            || self.calibration.len() != l
+            || self.thresholds.len() != l
+            || self.trained.len() != l
+        {
+            return Err("per-label arrays disagree with the label count".into());
+        }
+        if self.weights.n_rows() != self.n_features || self.weights.n_cols() != l {
+            return Err("weight matrix shape disagrees with features × labels".into());
+        }
+        self.weights.validate()?;
+        if self.thresholds.iter().chain(&self.label_bias).any(|v| !v.is_finite()) {
+            return Err("non-finite threshold or bias".into());
+        }
+        Ok(())
+    }
+}
+
+/// Scores (calibrated probabilities, samples × labels) through linfa's `Predict`: `model.predict(&dataset)`.
+impl PredictInplace<SparseRecords, Array2<f32>> for OvrModel {
+    fn predict_inplace(&self, x: &SparseRecords, y: &mut Array2<f32>) {
+        let mut buf = vec![0.0f32; self.n_labels];
+        for (i, row) in x.0.rows().enumerate() {
+            if i >= y.nrows() || y.ncols() != self.n_labels {
+                break;
+            }
+            self.probabilities(row, &mut buf);
+            for (l, &p) in buf.iter().enumerate() {
+                y[[i, l]] = p;
+            }
+        }
+    }
+
+    fn default_target(&self, x: &SparseRecords) -> Array2<f32> {
+        Array2::zeros((x.0.n_rows(), self.n_labels))
+    }
+}

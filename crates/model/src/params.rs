@@ -1,0 +1,161 @@
+//! Hyper-parameters in linfa's checked-parameter shape: `OvrParams` (unchecked, builder methods) →
+//! `check()` → `ValidOvrParams`, which implements `Fit`.
+
+use crate::ModelError;
+use crate::solver::Loss;
+use linfa::ParamGuard;
+use serde::{Deserialize, Serialize};
+
+/// Checked hyper-parameters of the one-vs-rest classifier.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ValidOvrParams {
+    /// Loss of each binary problem.
+    pub loss: Loss,
+    /// Inverse regularisation strength (as in liblinear / scikit-learn).
+    pub c: f32,
+    /// Multiplier of `c` for positive examples (> 1 favours recall of rare labels).
+    pub positive_weight: f32,
+    /// Value of the constant bias feature (0 disables the bias).
+    pub bias: f32,
+    /// Stopping tolerance of the dual solver (liblinear's `eps`).
+    pub tol: f32,
+    /// Maximum passes over the data per binary problem.
+    pub max_iter: usize,
+    /// Seed of the coordinate order and of the fold split.
+    pub seed: u64,
+    /// Folds used to produce held-out scores for calibration and thresholds (0 or 1: no tuning; probabilities
+    /// are then the logistic of the raw score and every threshold is 0.5).
+    pub cv_folds: usize,
+    /// Weights with absolute value below this are dropped from the stored model.
+    pub prune_below: f32,
+    /// SCutFBR: a label whose best held-out F1 stays below this gets a threshold above every held-out score,
+    /// so it is only chosen by the "at least one tag" rule (stops rare labels from being sprayed).
+    pub fbr: f32,
+}
+
+impl Default for ValidOvrParams {
+    fn default() -> Self {
+        Self {
+            loss: Loss::SquaredHinge,
+            c: 1.0,
+            positive_weight: 1.0,
+            bias: 1.0,
+            tol: 0.1,
+            max_iter: 1000,
+            seed: 42,
+            cv_folds: 5,
+            prune_below: 1e-4,
+            fbr: 0.2,
+        }
+    }
+}
+
+/// Unchecked hyper-parameters; call [`ParamGuard::check`] to validate.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct OvrParams(pub(crate) ValidOvrParams);
+
+impl ValidOvrParams {
+    /// Start building parameters from the defaults.
+    #[allow(clippy::new_ret_no_self, reason = "linfa's convention: ValidParams::new() returns the unchecked Params")]
+    pub fn new() -> OvrParams {
+        OvrParams::default()
+    }
+}
+
+impl OvrParams {
+    /// Wrap parameters for checking.
+    pub fn from_valid(p: ValidOvrParams) -> Self {
+        OvrParams(p)
+    }
+    /// Set the loss.
+    pub fn loss(mut self, loss: Loss) -> Self {
+        self.0.loss = loss;
+        self
+    }
+    /// Set C.
+    pub fn c(mut self, c: f32) -> Self {
+        self.0.c = c;
+        self
+    }
+    /// Set the positive-example weight.
+    pub fn positive_weight(mut self, w: f32) -> Self {
+        self.0.positive_weight = w;
+        self
+    }
+    /// Set the bias feature value.
+    pub fn bias(mut self, b: f32) -> Self {
+        self.0.bias = b;
+        self
+    }
+    /// Set the solver tolerance.
+    pub fn tol(mut self, tol: f32) -> Self {
+        self.0.tol = tol;
+        self
+    }
+    /// Set the maximum iterations.
+    pub fn max_iter(mut self, n: usize) -> Self {
+        self.0.max_iter = n;
+        self
+    }
+    /// Set the seed.
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.0.seed = seed;
+        self
+    }
+    /// Set the number of calibration folds.
+    pub fn cv_folds(mut self, k: usize) -> Self {
+        self.0.cv_folds = k;
+        self
+    }
+    /// Set the SCutFBR floor.
+    pub fn fbr(mut self, fbr: f32) -> Self {
+        self.0.fbr = fbr;
+        self
+    }
+    /// Set the pruning threshold.
+    pub fn prune_below(mut self, p: f32) -> Self {
+        self.0.prune_below = p;
+        self
+    }
+}
+
+impl ParamGuard for OvrParams {
+    type Checked = ValidOvrParams;
+    type Error = ModelError;
+
+    fn check_ref(&self) -> Result<&ValidOvrParams, ModelError> {
+        let p = &self.0;
+        let bad = |m: String| Err(ModelError::InvalidParams(m));
+        if !(p.c.is_finite() && p.c > 0.0) {
+            return bad(format!("c must be positive and finite, not {}", p.c));
+        }
+        if !(p.positive_weight.is_finite() && p.positive_weight > 0.0) {
+            return bad(format!("positive_weight must be positive and finite, not {}", p.positive_weight));
+        }
+        if !(p.bias.is_finite() && p.bias >= 0.0) {
+            return bad(format!("bias must be finite and non-negative, not {}", p.bias));
+        }
+        if !(p.tol.is_finite() && p.tol > 0.0) {
+            return bad(format!("tol must be positive, not {}", p.tol));
+        }
+        if p.max_iter == 0 {
+            return bad("max_iter must be at least 1".into());
+        }
+        if p.cv_folds > 20 {
+            return bad(format!("cv_folds must be at most 20, not {}", p.cv_folds));
+        }
+        if !(0.0..=1.0).contains(&p.fbr) {
+            return bad(format!("fbr must be in [0, 1], not {}", p.fbr));
+        }
+        if !(p.prune_below.is_finite() && p.prune_below >= 0.0) {
+            return bad(format!("prune_below must be non-negative, not {}", p.prune_below));
+        }
+        Ok(p)
+    }
+
+    fn check(self) -> Result<ValidOvrParams, ModelError> {
+        self.check_ref()?;
+        Ok(self.0)
+    }
+}

@@ -1,0 +1,281 @@
+//! The whole trained pipeline — tokenizer, vectorizer, classifier, label names, metadata — and its use:
+//! training from texts, tagging, explaining.
+
+use crate::ModelError;
+use crate::data::{LabelSets, dataset};
+use crate::ovr::{CvReport, Decision, DecisionRule, OvrModel};
+use crate::params::{OvrParams, ValidOvrParams};
+use linfa::ParamGuard;
+use linfa::traits::Fit;
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use tagger_features::{DfCounter, Vectorizer, VectorizerConfig};
+use tagger_tokenize::{ScriptStats, Segmenter, TokenizerConfig};
+
+/// Everything `tagger train` can be told. Every field is optional in the JSON file; what is left out is chosen
+/// from the corpus (see [`TrainConfig::resolve`]) and the resolved values are recorded in the model.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TrainConfig {
+    /// Tokenizer pipeline (default: automatic segmentation per document).
+    pub tokenizer: Option<TokenizerConfig>,
+    /// Vocabulary and weighting (default: chosen from the detected script).
+    pub features: Option<VectorizerConfig>,
+    /// Classifier hyper-parameters.
+    pub classifier: ValidOvrParams,
+    /// Decision rule stored in the model.
+    pub decision: DecisionRule,
+}
+
+/// What was detected about the training corpus, and the defaults it led to.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CorpusProfile {
+    /// Segmenter the corpus as a whole calls for (`words`, `whitespace` = pre-segmented Chinese, `jieba`).
+    pub script: Segmenter,
+    /// Han characters seen.
+    pub han_chars: usize,
+    /// Non-space characters seen.
+    pub non_space_chars: usize,
+}
+
+impl TrainConfig {
+    /// Fill the unset parts from the corpus profile. The tokenizer stays on automatic segmentation (each
+    /// document is checked on its own, so a model trained on segmented text still tags unsegmented input); the
+    /// feature settings depend on the script.
+    pub fn resolve(&self, profile: &CorpusProfile) -> (TokenizerConfig, VectorizerConfig) {
+        let tokenizer = self.tokenizer.clone().unwrap_or_default();
+        let features = self.features.clone().unwrap_or_else(|| match profile.script {
+            // Word bigrams help English topic labels; rare terms are noise.
+            Segmenter::Words => VectorizerConfig { ngram_max: 1, min_df: 1, ..VectorizerConfig::default() },
+            _ => VectorizerConfig { ngram_max: 1, min_df: 1, ..VectorizerConfig::default() },
+        });
+        (tokenizer, features)
+    }
+}
+
+/// Facts recorded in the model about its training run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(default)]
+pub struct TrainingMeta {
+    /// Version of tagger that trained the model.
+    pub tagger_version: String,
+    /// Where the corpus came from (set by the caller).
+    pub corpus: String,
+    /// Training time, seconds since the Unix epoch (set by the caller; excluded from determinism checks).
+    pub created_unix: u64,
+    /// Training documents.
+    pub n_docs: usize,
+    /// Vocabulary size (feature columns).
+    pub n_features: usize,
+    /// Detected corpus profile.
+    pub profile: Option<CorpusProfile>,
+    /// The resolved configuration.
+    pub config: Option<ResolvedConfig>,
+    /// Held-out figures from the calibration folds.
+    pub cv: Option<CvReport>,
+    /// Wall time of training (feature extraction included), seconds (set by the caller).
+    pub train_seconds: f64,
+}
+
+/// The configuration actually used, every choice made explicit.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ResolvedConfig {
+    /// Tokenizer.
+    pub tokenizer: TokenizerConfig,
+    /// Features.
+    pub features: VectorizerConfig,
+    /// Classifier.
+    pub classifier: ValidOvrParams,
+    /// Decision rule.
+    pub decision: DecisionRule,
+}
+
+/// Training progress reported to the caller (the library never prints).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stage {
+    /// Counting terms.
+    Vocabulary,
+    /// Building TF-IDF rows.
+    Features,
+    /// Fitting the classifier (with its calibration folds).
+    Classifier,
+}
+
+/// One chosen tag.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Tag<'a> {
+    /// Label name.
+    pub label: &'a str,
+    /// Calibrated probability.
+    pub score: f32,
+}
+
+/// Why a tag was chosen: the terms that pushed its score up the most.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TagExplanation {
+    /// Label name.
+    pub label: String,
+    /// Calibrated probability.
+    pub score: f32,
+    /// Strongest positive evidence first.
+    pub terms: Vec<TermEvidence>,
+}
+
+/// One term's contribution to a tag.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TermEvidence {
+    /// The term (a vocabulary entry; in hashing mode, the text of its first occurrence).
+    pub term: String,
+    /// weight × feature value: its share of the raw score.
+    pub contribution: f32,
+    /// Byte spans of its occurrences in the input text.
+    pub spans: Vec<(usize, usize)>,
+}
+
+/// A trained tagger.
+#[derive(Debug, Clone)]
+pub struct TaggerModel {
+    pub(crate) labels: Vec<String>,
+    pub(crate) vectorizer: Vectorizer,
+    pub(crate) classifier: OvrModel,
+    /// Training metadata.
+    pub meta: TrainingMeta,
+}
+
+/// Profile a corpus: its script statistics (on up to 2,000 evenly spaced documents).
+pub fn profile(texts: &[&str]) -> CorpusProfile {
+    let step = texts.len().div_ceil(2000).max(1);
+    let mut stats = ScriptStats::default();
+    for t in texts.iter().step_by(step) {
+        stats.add(ScriptStats::of(t));
+    }
+    CorpusProfile { script: stats.segmenter(), han_chars: stats.han_chars, non_space_chars: stats.non_space_chars }
+}
+
+impl TaggerModel {
+    /// Train on texts and their label names. Labels are numbered in sorted order; documents may have no labels.
+    pub fn train(
+        texts: &[&str],
+        labels: &[Vec<String>],
+        config: &TrainConfig,
+        progress: &(dyn Fn(Stage) + Sync),
+    ) -> Result<TaggerModel, ModelError> {
+        if texts.is_empty() {
+            return Err(ModelError::InvalidData("no training documents".into()));
+        }
+        if texts.len() != labels.len() {
+            return Err(ModelError::InvalidData(format!("{} texts but {} label lists", texts.len(), labels.len())));
+        }
+        let params = OvrParams::from_valid(config.classifier.clone()).check()?;
+        let prof = profile(texts);
+        let (tok_cfg, feat_cfg) = config.resolve(&prof);
+
+        progress(Stage::Vocabulary);
+        let mut counter = DfCounter::new(tok_cfg.clone(), feat_cfg.clone())?;
+        counter.add_batch(texts);
+        let vectorizer = counter.finish()?;
+
+        progress(Stage::Features);
+        let x = vectorizer.transform_batch(texts);
+
+        let mut names: Vec<String> = labels.iter().flatten().cloned().collect();
+        names.sort();
+        names.dedup();
+        let index: HashMap<&str, u32> = names.iter().enumerate().map(|(i, s)| (s.as_str(), i as u32)).collect();
+        let sets: Vec<Vec<u32>> = labels.iter().map(|ls| ls.iter().map(|l| index[l.as_str()]).collect()).collect();
+        let ds = dataset(x, LabelSets::new(sets, names.len())?)?;
+
+        progress(Stage::Classifier);
+        let mut classifier = params.fit(&ds)?;
+        classifier.rule = config.decision;
+        let meta = TrainingMeta {
+            tagger_version: env!("CARGO_PKG_VERSION").to_owned(),
+            n_docs: texts.len(),
+            n_features: vectorizer.n_features(),
+            profile: Some(prof),
+            config: Some(ResolvedConfig {
+                tokenizer: tok_cfg,
+                features: feat_cfg,
+                classifier: params,
+                decision: config.decision,
+            }),
+            cv: classifier.cv.clone(),
+            ..TrainingMeta::default()
+        };
+        Ok(TaggerModel { labels: names, vectorizer, classifier, meta })
+    }
+
+    /// Label names, by id.
+    pub fn labels(&self) -> &[String] {
+        &self.labels
+    }
+
+    /// The feature pipeline.
+    pub fn vectorizer(&self) -> &Vectorizer {
+        &self.vectorizer
+    }
+
+    /// The classifier.
+    pub fn classifier(&self) -> &OvrModel {
+        &self.classifier
+    }
+
+    /// Probabilities of every label for one text.
+    pub fn probabilities(&self, text: &str) -> Vec<f32> {
+        let (mut cols, mut idx, mut val) = (Vec::new(), Vec::new(), Vec::new());
+        self.vectorizer.transform_into(text, &mut cols, &mut idx, &mut val);
+        let mut probs = vec![0.0; self.labels.len()];
+        self.classifier.probabilities(tagger_features::SparseRow { indices: &idx, data: &val }, &mut probs);
+        probs
+    }
+
+    /// Tags for one text, best first.
+    pub fn tag(&self, text: &str, decision: Decision) -> Vec<Tag<'_>> {
+        let probs = self.probabilities(text);
+        self.classifier
+            .decide(&probs, decision)
+            .into_iter()
+            .map(|(l, score)| Tag { label: &self.labels[l as usize], score })
+            .collect()
+    }
+
+    /// Tags for many texts (in parallel, order kept).
+    pub fn tag_batch(&self, texts: &[&str], decision: Decision) -> Vec<Vec<Tag<'_>>> {
+        texts.par_iter().map(|t| self.tag(t, decision)).collect()
+    }
+
+    /// Tags with their evidence: for each chosen tag, up to `max_terms` terms with the largest positive
+    /// contribution (weight × TF-IDF value), each with its byte spans in `text`.
+    pub fn explain(&self, text: &str, decision: Decision, max_terms: usize) -> Vec<TagExplanation> {
+        let ex = self.vectorizer.explain(text);
+        let mut probs = vec![0.0; self.labels.len()];
+        let row = tagger_features::SparseRow { indices: &ex.indices, data: &ex.data };
+        self.classifier.probabilities(row, &mut probs);
+        self.classifier
+            .decide(&probs, decision)
+            .into_iter()
+            .map(|(l, score)| {
+                let mut terms: Vec<TermEvidence> = ex
+                    .indices
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(k, &j)| {
+                        let contribution = self.classifier.weight(j, l) * ex.data[k];
+                        (contribution > 0.0).then(|| TermEvidence {
+                            term: self.vectorizer.term(j).map_or_else(
+                                || ex.spans[k].first().map_or(String::new(), |&(s, e)| text[s..e].to_owned()),
+                                str::to_owned,
+                            ),
+                            contribution,
+                            spans: ex.spans[k].clone(),
+                        })
+                    })
+                    .collect();
+                terms.sort_by(|a, b| b.contribution.total_cmp(&a.contribution).then_with(|| a.term.cmp(&b.term)));
+                terms.truncate(max_terms);
+                TagExplanation { label: self.labels[l as usize].clone(), score, terms }
+            })
+            .collect()
+    }
+}
