@@ -22,6 +22,7 @@
 
 mod error;
 mod read;
+pub mod synth;
 mod write;
 
 pub use error::CorpusError;

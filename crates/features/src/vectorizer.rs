@@ -18,6 +18,10 @@ pub struct VectorizerConfig {
     pub max_features: Option<usize>,
     /// Use `1 + ln(tf)` instead of raw term counts.
     pub sublinear_tf: bool,
+    /// Also emit character n-grams (n = 2..=char_ngram_max, 0 = off) over runs of Han characters, bridging
+    /// word boundaries and whitespace, as terms prefixed with `#`. They make Chinese features robust to
+    /// segmentation differences (pre-segmented training text vs. jieba at prediction time).
+    pub char_ngram_max: u8,
     /// Hash terms into `2^bits` columns instead of keeping a vocabulary (unbounded vocabularies, bounded
     /// memory). `min_df`, `max_df` and `max_features` do not apply in this mode.
     pub hashing_bits: Option<u8>,
@@ -25,7 +29,15 @@ pub struct VectorizerConfig {
 
 impl Default for VectorizerConfig {
     fn default() -> Self {
-        Self { ngram_max: 1, min_df: 1, max_df: 1.0, max_features: None, sublinear_tf: true, hashing_bits: None }
+        Self {
+            ngram_max: 1,
+            min_df: 1,
+            max_df: 1.0,
+            max_features: None,
+            sublinear_tf: true,
+            char_ngram_max: 0,
+            hashing_bits: None,
+        }
     }
 }
 
@@ -37,6 +49,9 @@ impl VectorizerConfig {
         }
         if !(self.max_df > 0.0 && self.max_df <= 1.0) {
             return bad(format!("max_df must be in (0, 1], not {}", self.max_df));
+        }
+        if self.char_ngram_max == 1 || self.char_ngram_max > 4 {
+            return bad(format!("char_ngram_max must be 0 (off) or 2..=4, not {}", self.char_ngram_max));
         }
         if self.max_features == Some(0) {
             return bad("max_features must be at least 1".into());
@@ -66,20 +81,24 @@ fn idf(n_docs: usize, df: u32) -> f32 {
     (((1 + n_docs) as f64 / (1 + df as u64) as f64).ln() + 1.0) as f32
 }
 
-/// Calls `f(term, start, end)` for every n-gram of `text` (n = 1..=ngram_max); n-grams join their tokens with a
-/// space (tokens never contain whitespace) and span from the first token's start to the last one's end.
-fn for_each_term(tokenizer: &Tokenizer, ngram_max: u8, text: &str, mut f: impl FnMut(&str, usize, usize)) {
-    let n = ngram_max as usize;
-    if n == 1 {
-        tokenizer.for_each_token(text, f);
-        return;
-    }
+/// Calls `f(term, start, end)` for every term of `text`: word n-grams (n = 1..=ngram_max), which join their
+/// tokens with a space (tokens never contain whitespace) and span from the first token's start to the last
+/// one's end; then, if enabled, character n-grams of Han runs.
+fn for_each_term(tokenizer: &Tokenizer, cfg: &VectorizerConfig, text: &str, mut f: impl FnMut(&str, usize, usize)) {
+    let n = cfg.ngram_max as usize;
+    let mut chars = CharGrams::new(cfg.char_ngram_max as usize);
     // Ring of the previous n-1 tokens (text, start), reused across tokens to avoid allocating per token.
-    let mut prev: Vec<(String, usize)> = vec![(String::new(), 0); n - 1];
+    let mut prev: Vec<(String, usize)> = vec![(String::new(), 0); n.saturating_sub(1)];
     let mut seen = 0usize;
     let mut buf = String::new();
     tokenizer.for_each_token(text, |tok, start, end| {
         f(tok, start, end);
+        if chars.n > 1 {
+            chars.push_token(text, tok, start, end, &mut f);
+        }
+        if n == 1 {
+            return;
+        }
         for k in 1..n.min(seen + 1) {
             // The k tokens before this one, oldest first.
             buf.clear();
@@ -96,6 +115,55 @@ fn for_each_term(tokenizer: &Tokenizer, ngram_max: u8, text: &str, mut f: impl F
         slot.1 = start;
         seen += 1;
     });
+    if chars.n > 1 {
+        chars.flush(&mut f);
+    }
+}
+
+/// Character n-grams over runs of Han characters that may span several tokens.
+struct CharGrams {
+    n: usize,
+    /// The current run: each Han character with its byte span in the original text.
+    run: Vec<(char, usize, usize)>,
+    last_end: usize,
+    buf: String,
+}
+
+impl CharGrams {
+    fn new(n: usize) -> Self {
+        Self { n, run: Vec::new(), last_end: 0, buf: String::new() }
+    }
+
+    fn push_token(&mut self, text: &str, tok: &str, start: usize, end: usize, f: &mut impl FnMut(&str, usize, usize)) {
+        // A run continues across tokens separated only by whitespace.
+        let gap_is_space = text.get(self.last_end..start).is_some_and(|g| g.chars().all(char::is_whitespace));
+        if !gap_is_space || !tok.chars().all(tagger_tokenize::is_han) {
+            self.flush(f);
+        }
+        if tok.chars().all(tagger_tokenize::is_han) {
+            // Han characters are unchanged by normalisation, so the token's bytes are the source's bytes.
+            if end - start == tok.len() {
+                for (off, c) in tok.char_indices() {
+                    self.run.push((c, start + off, start + off + c.len_utf8()));
+                }
+            } else {
+                self.run.extend(tok.chars().map(|c| (c, start, end)));
+            }
+        }
+        self.last_end = end;
+    }
+
+    fn flush(&mut self, f: &mut impl FnMut(&str, usize, usize)) {
+        for k in 2..=self.n {
+            for w in self.run.windows(k) {
+                self.buf.clear();
+                self.buf.push('#');
+                self.buf.extend(w.iter().map(|x| x.0));
+                f(&self.buf, w[0].1, w[k - 1].2);
+            }
+        }
+        self.run.clear();
+    }
 }
 
 /// Counts document frequencies over batches of texts; [`DfCounter::finish`] turns the counts into a
@@ -126,7 +194,7 @@ impl DfCounter {
                 .par_iter()
                 .map(|text| {
                     let mut ids = Vec::new();
-                    for_each_term(tok, cfg.ngram_max, text, |t, _, _| ids.push((fnv1a(t.as_bytes()) & mask) as u32));
+                    for_each_term(tok, cfg, text, |t, _, _| ids.push((fnv1a(t.as_bytes()) & mask) as u32));
                     ids.sort_unstable();
                     ids.dedup();
                     ids
@@ -144,7 +212,7 @@ impl DfCounter {
                     // term -> (df, index of the last document that counted it)
                     let mut map: FxHashMap<String, (u32, usize)> = FxHashMap::default();
                     for (d, text) in chunk.iter().enumerate() {
-                        for_each_term(tok, cfg.ngram_max, text, |t, _, _| match map.get_mut(t) {
+                        for_each_term(tok, cfg, text, |t, _, _| match map.get_mut(t) {
                             Some((df, last)) if *last != d => {
                                 *df += 1;
                                 *last = d;
@@ -334,7 +402,7 @@ impl Vectorizer {
     /// Transform one text into `(indices, data)`, reusing the caller's buffers (`cols` is scratch space).
     pub fn transform_into(&self, text: &str, cols: &mut Vec<u32>, indices: &mut Vec<u32>, data: &mut Vec<f32>) {
         cols.clear();
-        for_each_term(&self.tokenizer, self.state.config.ngram_max, text, |t, _, _| {
+        for_each_term(&self.tokenizer, &self.state.config, text, |t, _, _| {
             if let Some(c) = self.column(t) {
                 cols.push(c);
             }
@@ -372,7 +440,7 @@ impl Vectorizer {
     /// Transform one text and keep, for each feature, where in the text it came from.
     pub fn explain(&self, text: &str) -> Explained {
         let mut occ: Vec<(u32, usize, usize)> = Vec::new();
-        for_each_term(&self.tokenizer, self.state.config.ngram_max, text, |t, s, e| {
+        for_each_term(&self.tokenizer, &self.state.config, text, |t, s, e| {
             if let Some(c) = self.column(t) {
                 occ.push((c, s, e));
             }
@@ -400,7 +468,8 @@ mod tests {
     fn terms(ngram_max: u8, text: &str) -> Vec<(String, String)> {
         let tok = Tokenizer::new(TokenizerConfig::default()).unwrap();
         let mut out = Vec::new();
-        for_each_term(&tok, ngram_max, text, |t, s, e| out.push((t.to_owned(), text[s..e].to_owned())));
+        let cfg = VectorizerConfig { ngram_max, char_ngram_max: 2, ..VectorizerConfig::default() };
+        for_each_term(&tok, &cfg, text, |t, s, e| out.push((t.to_owned(), text[s..e].to_owned())));
         out
     }
 
@@ -414,6 +483,22 @@ mod tests {
             ("rose", "rose"),
             ("prices rose", "prices, rose"),
             ("oil prices rose", "Oil prices, rose"),
+        ];
+        let expect: Vec<(String, String)> = expect.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect();
+        assert_eq!(got, expect);
+    }
+
+    #[test]
+    fn han_character_ngrams_bridge_words_and_spaces() {
+        let got = terms(1, "婚后 分居 ， 离婚");
+        let expect = [
+            ("婚后", "婚后"),
+            ("分居", "分居"),
+            ("离婚", "离婚"),
+            ("#婚后", "婚后"),
+            ("#后分", "后 分"),
+            ("#分居", "分居"),
+            ("#离婚", "离婚"),
         ];
         let expect: Vec<(String, String)> = expect.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect();
         assert_eq!(got, expect);

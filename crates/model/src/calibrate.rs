@@ -137,6 +137,90 @@ pub fn f1_threshold(probs: &[f32], truth: &[bool]) -> (f32, f32) {
     ((last_in + first_out) / 2.0, best_f1)
 }
 
+/// Move each label's threshold, in turn, to the cut of its held-out probabilities that maximises the
+/// corpus-wide micro-F1 given every other label's current threshold (two passes of coordinate ascent).
+///
+/// `probs[l]` holds label `l`'s held-out probabilities for every document (empty for untrained labels) and
+/// `positives[l]` the documents where it is gold.
+pub fn micro_f1_thresholds(probs: &[&[f32]], positives: &[&[u32]], thresholds: &mut [f32]) {
+    let n_labels = probs.len();
+    // Per label: documents sorted by probability (desc) and gold flags in that order.
+    let sorted: Vec<(Vec<usize>, Vec<bool>)> = (0..n_labels)
+        .map(|l| {
+            let p = probs[l];
+            let mut order: Vec<usize> = (0..p.len()).collect();
+            order.sort_by(|&i, &j| p[j].total_cmp(&p[i]).then(i.cmp(&j)));
+            let mut gold = vec![false; p.len()];
+            for &d in positives[l] {
+                if let Some(g) = gold.get_mut(d as usize) {
+                    *g = true;
+                }
+            }
+            let flags = order.iter().map(|&d| gold[d]).collect();
+            (order, flags)
+        })
+        .collect();
+    let counts = |l: usize, t: f32| -> (usize, usize) {
+        let (order, flags) = &sorted[l];
+        let mut tp = 0;
+        let mut fp = 0;
+        for (k, &d) in order.iter().enumerate() {
+            if probs[l][d] < t {
+                break;
+            }
+            if flags[k] {
+                tp += 1;
+            } else {
+                fp += 1;
+            }
+        }
+        (tp, fp)
+    };
+    let total_pos: usize = positives.iter().map(|p| p.len()).sum();
+    let mut cur: Vec<(usize, usize)> = (0..n_labels).map(|l| counts(l, thresholds[l])).collect();
+    let (mut tp_all, mut fp_all) = cur.iter().fold((0, 0), |a, c| (a.0 + c.0, a.1 + c.1));
+    for _pass in 0..2 {
+        for l in 0..n_labels {
+            let (order, flags) = &sorted[l];
+            if order.is_empty() {
+                continue;
+            }
+            let p = probs[l];
+            let (tp_rest, fp_rest) = (tp_all - cur[l].0, fp_all - cur[l].1);
+            let f1 = |tp: usize, fp: usize| {
+                let t = tp_rest + tp;
+                2.0 * t as f64 / (2 * t + fp_rest + fp + (total_pos - t)) as f64
+            };
+            // Start from "select nothing": threshold above every probability.
+            let top = p[order[0]];
+            let (mut best, mut best_t, mut best_c) = (f1(0, 0), (top + 1.0) / 2.0, (0, 0));
+            let (mut tp, mut fp) = (0, 0);
+            for k in 0..order.len() {
+                if flags[k] {
+                    tp += 1;
+                } else {
+                    fp += 1;
+                }
+                let here = p[order[k]];
+                let next = order.get(k + 1).map(|&d| p[d]);
+                if next.is_some_and(|nx| nx >= here) {
+                    continue;
+                }
+                let f = f1(tp, fp);
+                if f > best + 1e-12 {
+                    best = f;
+                    best_t = (here + next.unwrap_or(0.0)) / 2.0;
+                    best_c = (tp, fp);
+                }
+            }
+            thresholds[l] = best_t;
+            tp_all = tp_rest + best_c.0;
+            fp_all = fp_rest + best_c.1;
+            cur[l] = best_c;
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -151,6 +235,19 @@ mod tests {
         check(&[0.9, 0.8, 0.3, 0.1], &[true, false, true, false], 0.2, 0.8);
         check(&[0.9, 0.2], &[false, false], 0.95, 0.0);
         check(&[0.5, 0.5, 0.1], &[true, false, false], 0.3, 2.0 / 3.0);
+    }
+
+    #[test]
+    fn micro_thresholds_drop_a_label_that_only_adds_false_positives() {
+        // Label 0 is clean; label 1's scores are noise with one positive ranked last.
+        let p0 = [0.9f32, 0.8, 0.2, 0.1];
+        let p1 = [0.7f32, 0.6, 0.5, 0.4];
+        let pos0 = [0u32, 1];
+        let pos1 = [3u32];
+        let mut t = [0.5f32, 0.3];
+        micro_f1_thresholds(&[&p0, &p1], &[&pos0, &pos1], &mut t);
+        assert!(t[0] > 0.2 && t[0] <= 0.8, "{t:?}");
+        assert!(t[1] > 0.7, "label 1 should be switched off: {t:?}");
     }
 
     #[test]

@@ -22,11 +22,11 @@ mod solver;
 mod tagger;
 
 pub use artifact::{FORMAT_VERSION, write_atomic};
-pub use calibrate::{Platt, f1_threshold};
+pub use calibrate::{Platt, f1_threshold, micro_f1_thresholds};
 pub use data::{LabelSets, MultiLabelDataset, SparseRecords, dataset};
 pub use error::ModelError;
 pub use ovr::{CvReport, Decision, DecisionRule, OvrModel};
-pub use params::{OvrParams, ValidOvrParams};
+pub use params::{OvrParams, ThresholdObjective, ValidOvrParams};
 pub use solver::Loss;
 pub use tagger::{
     CorpusProfile, ResolvedConfig, Stage, Tag, TagExplanation, TaggerModel, TermEvidence, TrainConfig, TrainingMeta,

@@ -171,7 +171,12 @@ impl Fit<SparseRecords, LabelSets, ModelError> for ValidOvrParams {
                     };
                     solve(&p, &settings)
                 };
-                let full = solve_on(&all, &y, 0);
+                let average = folds > 0 && self.average_folds;
+                let mut full = if average {
+                    crate::solver::Solution { weights: vec![0.0; x.n_cols()], bias: 0.0, iterations: 0 }
+                } else {
+                    solve_on(&all, &y, 0)
+                };
                 let (platt, threshold, oof) = if folds > 0 {
                     let mut scores = vec![0.0f64; n];
                     for f in 0..folds {
@@ -179,6 +184,11 @@ impl Fit<SparseRecords, LabelSets, ModelError> for ValidOvrParams {
                         let sol = solve_on(&train_rows[f], &yf, f + 1);
                         for &d in &test_rows[f] {
                             scores[d as usize] = sol.decision(x, d as usize, bias);
+                        }
+                        if average {
+                            let k = 1.0 / folds as f64;
+                            full.weights.iter_mut().zip(&sol.weights).for_each(|(a, b)| *a += k * b);
+                            full.bias += k * sol.bias;
                         }
                     }
                     let platt = Platt::fit(&scores, &y);
@@ -230,6 +240,11 @@ impl Fit<SparseRecords, LabelSets, ModelError> for ValidOvrParams {
             cv: None,
             params: self.clone(),
         };
+        if keep_oof && self.thresholds == crate::params::ThresholdObjective::MicroF1 {
+            let oof: Vec<&[f32]> = fits.iter().map(|f| f.oof.as_deref().unwrap_or(&[])).collect();
+            let ys: Vec<&[u32]> = positives.iter().map(Vec::as_slice).collect();
+            crate::calibrate::micro_f1_thresholds(&oof, &ys, &mut model.thresholds);
+        }
         if keep_oof {
             model.cv = Some(model.cv_report(&fits, sets, folds));
         }

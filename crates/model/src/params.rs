@@ -6,6 +6,17 @@ use crate::solver::Loss;
 use linfa::ParamGuard;
 use serde::{Deserialize, Serialize};
 
+/// What the per-label thresholds are tuned for on the held-out scores.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ThresholdObjective {
+    /// Each label's own F1 (SCut with the `fbr` floor): favours macro-F1, i.e. rare labels.
+    LabelF1,
+    /// The corpus-wide micro-F1: every label's threshold is moved, in turn, to the cut that maximises micro-F1
+    /// given the others (coordinate ascent from the SCut start, two passes).
+    MicroF1,
+}
+
 /// Checked hyper-parameters of the one-vs-rest classifier.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -32,6 +43,13 @@ pub struct ValidOvrParams {
     /// SCutFBR: a label whose best held-out F1 stays below this gets a threshold above every held-out score,
     /// so it is only chosen by the "at least one tag" rule (stops rare labels from being sprayed).
     pub fbr: f32,
+    /// With calibration folds: serve the average of the fold models instead of a model refitted on all
+    /// documents. The held-out scores that set the thresholds come from fold models, so their average has the
+    /// score distribution the thresholds were tuned for (a refit on all documents scores more confidently and
+    /// lets more labels through); it also saves one fit per label.
+    pub average_folds: bool,
+    /// What the thresholds optimise on the held-out scores.
+    pub thresholds: ThresholdObjective,
 }
 
 impl Default for ValidOvrParams {
@@ -45,8 +63,10 @@ impl Default for ValidOvrParams {
             max_iter: 1000,
             seed: 42,
             cv_folds: 5,
-            prune_below: 1e-4,
+            prune_below: 0.01,
             fbr: 0.2,
+            average_folds: false,
+            thresholds: ThresholdObjective::MicroF1,
         }
     }
 }

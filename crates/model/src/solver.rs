@@ -311,4 +311,62 @@ mod tests {
             assert!((a - b).abs() < 1e-4 * a.max(1.0), "{loss:?}: {a} vs {b}");
         }
     }
+
+    /// Oracle: on a small dense problem our dual logistic solver and linfa-logistic (L-BFGS on the primal)
+    /// reach the same objective and the same decisions.
+    #[test]
+    fn logistic_matches_linfa_logistic() {
+        use linfa::prelude::*;
+        use linfa_logistic::LogisticRegression;
+        use ndarray::{Array1, Array2};
+
+        let (n, d) = (120usize, 6usize);
+        let mut rng = Rng::new(3);
+        let mut unit = || (rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64;
+        let truth = [1.5, -2.0, 0.7, 0.0, 1.0, -0.5];
+        let mut dense = Array2::<f64>::zeros((n, d));
+        let mut y = Vec::with_capacity(n);
+        for i in 0..n {
+            for j in 0..d {
+                dense[[i, j]] = unit() * 2.0 - 1.0;
+            }
+            let z: f64 = (0..d).map(|j| dense[[i, j]] * truth[j]).sum::<f64>() + 0.8 * (unit() - 0.5);
+            y.push(z > 0.0);
+        }
+        let mut x = CsrMatrix::new(d);
+        for i in 0..n {
+            let idx: Vec<u32> = (0..d as u32).collect();
+            let val: Vec<f32> = (0..d).map(|j| dense[[i, j]] as f32).collect();
+            x.push_row(&idx, &val);
+        }
+        // Compare on exactly the f32-rounded data our rows hold.
+        let dense = dense.mapv(|v| f64::from(v as f32));
+        let c = 2.0;
+        let rows: Vec<u32> = (0..n as u32).collect();
+        let sq: Vec<f64> = x.rows().map(|r| r.data.iter().map(|v| f64::from(*v).powi(2)).sum()).collect();
+        let p = Problem { x: &x, rows: &rows, y: &y, sq_norms: &sq, bias: 0.0, c_pos: c, c_neg: c };
+        let ours = solve(&p, &SolverSettings { loss: Loss::Logistic, tol: 1e-8, max_iter: 10_000, seed: 1 });
+
+        let targets: Array1<&str> = y.iter().map(|&t| if t { "pos" } else { "neg" }).collect();
+        let ds = Dataset::new(dense.clone(), targets);
+        let theirs = LogisticRegression::default()
+            .alpha(1.0 / c)
+            .with_intercept(false)
+            .max_iterations(2000)
+            .gradient_tolerance(1e-10)
+            .fit(&ds)
+            .unwrap();
+        let predicted = theirs.predict(&dense);
+        // linfa orders the two classes itself; align the sign of its weights with the "pos" class.
+        let w_theirs: Vec<f64> = theirs.params().to_vec();
+        let z0: f64 = (0..d).map(|j| dense[[0, j]] * w_theirs[j]).sum();
+        let sign = if (z0 > 0.0) == (predicted[0] == "pos") { 1.0 } else { -1.0 };
+        let theirs_sol = Solution { weights: w_theirs.iter().map(|w| sign * w).collect(), bias: 0.0, iterations: 0 };
+        let (a, b) = (primal_objective(&p, Loss::Logistic, &ours), primal_objective(&p, Loss::Logistic, &theirs_sol));
+        assert!((a - b).abs() <= 1e-4 * b.abs().max(1.0), "objective: ours {a}, linfa {b}");
+        for i in 0..n {
+            let mine = ours.decision(&x, i, 0.0) > 0.0;
+            assert_eq!(mine, predicted[i] == "pos", "decision differs on row {i}");
+        }
+    }
 }

@@ -46,9 +46,14 @@ impl TrainConfig {
     pub fn resolve(&self, profile: &CorpusProfile) -> (TokenizerConfig, VectorizerConfig) {
         let tokenizer = self.tokenizer.clone().unwrap_or_default();
         let features = self.features.clone().unwrap_or_else(|| match profile.script {
-            // Word bigrams help English topic labels; rare terms are noise.
+            // Chosen by 5-fold cross-validation on the training sets only (never on a test split), with the
+            // default decision rule: for English topic labels (Reuters) plain unigrams beat word bigrams
+            // (held-out micro-F1 0.910 vs 0.907); for Chinese legal elements (CAIL2019) words seen in at least
+            // two documents plus Han character 2- and 3-grams do best (outer-CV micro-F1 0.804, against 0.798
+            // for word bigrams and 0.788 for plain unigrams). Character n-grams also make a model trained on
+            // pre-segmented text robust to jieba's different segmentation at prediction time.
             Segmenter::Words => VectorizerConfig { ngram_max: 1, min_df: 1, ..VectorizerConfig::default() },
-            _ => VectorizerConfig { ngram_max: 1, min_df: 1, ..VectorizerConfig::default() },
+            _ => VectorizerConfig { ngram_max: 1, min_df: 2, char_ngram_max: 3, ..VectorizerConfig::default() },
         });
         (tokenizer, features)
     }

@@ -28,7 +28,7 @@ mod segment;
 pub use error::TokenizeError;
 pub use filter::{Filter, StopList};
 pub use normalize::NormalizeConfig;
-pub use segment::{ScriptStats, Segmenter, detect, warm_up};
+pub use segment::{ScriptStats, Segmenter, detect, is_han, warm_up};
 
 use serde::{Deserialize, Serialize};
 

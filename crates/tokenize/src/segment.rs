@@ -79,8 +79,9 @@ pub fn detect(text: &str) -> Segmenter {
     ScriptStats::of(text).segmenter()
 }
 
+/// Is `c` a Han (CJK ideograph) character?
 #[inline]
-pub(crate) fn is_han(c: char) -> bool {
+pub fn is_han(c: char) -> bool {
     matches!(c as u32,
         0x4E00..=0x9FFF | 0x3400..=0x4DBF | 0x20000..=0x2A6DF | 0x2A700..=0x2EBEF | 0xF900..=0xFAFF | 0x3007)
 }
