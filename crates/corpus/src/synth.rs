@@ -136,7 +136,11 @@ impl Synth {
         // Signature words come from the middle of the frequency range: frequent enough to be seen, rare enough
         // to be informative.
         let signatures = (0..cfg.labels.max(1))
-            .map(|_| (0..cfg.signature_words.max(1)).map(|_| (v / 50 + (rng.next() as usize % (v / 2).max(1))) as u32).collect())
+            .map(|_| {
+                (0..cfg.signature_words.max(1))
+                    .map(|_| (v / 50 + (rng.next() as usize % (v / 2).max(1))) as u32)
+                    .collect()
+            })
             .collect();
         Self {
             word_cum: cumulative(v, cfg.zipf),
@@ -208,7 +212,14 @@ mod tests {
 
     #[test]
     fn deterministic_and_shaped_as_configured() {
-        let cfg = SynthConfig { docs: 200, labels: 50, labels_per_doc: 4.0, tokens_per_doc: 100, vocabulary: 2000, ..SynthConfig::default() };
+        let cfg = SynthConfig {
+            docs: 200,
+            labels: 50,
+            labels_per_doc: 4.0,
+            tokens_per_doc: 100,
+            vocabulary: 2000,
+            ..SynthConfig::default()
+        };
         let a: Vec<Document> = Synth::new(cfg.clone()).collect();
         let b: Vec<Document> = Synth::new(cfg).collect();
         assert_eq!(a, b);

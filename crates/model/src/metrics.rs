@@ -94,8 +94,8 @@ pub fn evaluate<'a, S: AsRef<str>>(gold: &'a [Vec<S>], selected: &'a [Vec<S>], r
         }
     };
     let (mut rank_docs, mut p_at, mut ndcg_at) = (0usize, [0.0f64; 3], [0.0f64; 3]);
-    for d in 0..gold.len() {
-        let g: Vec<usize> = gold[d].iter().map(&mut id).collect();
+    for (d, gold_d) in gold.iter().enumerate() {
+        let g: Vec<usize> = gold_d.iter().map(&mut id).collect();
         let s: Vec<usize> = selected.get(d).map_or(Vec::new(), |v| v.iter().map(&mut id).collect());
         for &l in &g {
             grow(&mut support, l);

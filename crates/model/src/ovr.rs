@@ -22,11 +22,14 @@ pub struct DecisionRule {
     pub min_score: f32,
     /// When no label passes its threshold, keep the single best label anyway.
     pub at_least_one: bool,
+    /// Drop a chosen label that never appeared together with the best-scoring label in any training
+    /// document (labels of unrelated domains rarely belong together).
+    pub require_cooccurrence: bool,
 }
 
 impl Default for DecisionRule {
     fn default() -> Self {
-        Self { top_k: 0, min_score: 0.0, at_least_one: true }
+        Self { top_k: 0, min_score: 0.0, at_least_one: true, require_cooccurrence: true }
     }
 }
 
@@ -75,6 +78,8 @@ pub struct OvrModel {
     thresholds: Vec<f32>,
     /// False for labels without a positive training example: they are never scored above 0.
     trained: Vec<bool>,
+    /// For each label, the labels it shares at least one training document with (sorted).
+    cooccur: Vec<Vec<u32>>,
     /// The decision rule.
     pub rule: DecisionRule,
     /// Held-out figures, when folds were used.
@@ -236,6 +241,7 @@ impl Fit<SparseRecords, LabelSets, ModelError> for ValidOvrParams {
             calibration: fits.iter().map(|f| f.platt).collect(),
             thresholds: fits.iter().map(|f| f.threshold).collect(),
             trained: fits.iter().map(|f| f.trained).collect(),
+            cooccur: cooccurrence(sets, n_labels),
             rule: DecisionRule::default(),
             cv: None,
             params: self.clone(),
@@ -250,6 +256,21 @@ impl Fit<SparseRecords, LabelSets, ModelError> for ValidOvrParams {
         }
         Ok(model)
     }
+}
+
+/// For each label, the sorted labels it shares a document with.
+fn cooccurrence(sets: &[Vec<u32>], n_labels: usize) -> Vec<Vec<u32>> {
+    let mut with: Vec<Vec<u32>> = vec![Vec::new(); n_labels];
+    for s in sets {
+        for &a in s {
+            with[a as usize].extend(s.iter().copied().filter(|&b| b != a));
+        }
+    }
+    for w in &mut with {
+        w.sort_unstable();
+        w.dedup();
+    }
+    with
 }
 
 impl OvrModel {
@@ -352,6 +373,12 @@ impl OvrModel {
                     .filter(|&&l| probs[l as usize] >= self.thresholds[l as usize] && probs[l as usize] >= floor)
                     .map(pick)
                     .collect();
+                if self.rule.require_cooccurrence
+                    && let Some(&(best, _)) = out.first()
+                {
+                    let with = &self.cooccur[best as usize];
+                    out.retain(|&(l, _)| l == best || with.binary_search(&l).is_ok());
+                }
                 if self.rule.top_k > 0 {
                     out.truncate(self.rule.top_k);
                 }
@@ -376,6 +403,9 @@ impl OvrModel {
             || self.trained.len() != l
         {
             return Err("per-label arrays disagree with the label count".into());
+        }
+        if self.cooccur.len() != l || self.cooccur.iter().flatten().any(|&m| m as usize >= l) {
+            return Err("co-occurrence table disagrees with the label count".into());
         }
         if self.weights.n_rows() != self.n_features || self.weights.n_cols() != l {
             return Err("weight matrix shape disagrees with features × labels".into());

@@ -1,0 +1,116 @@
+//! `tagger train`, `eval` and `predict` end to end on a generated corpus.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use tagger_corpus::synth::{Synth, SynthConfig};
+use tagger_corpus::write_document;
+
+fn tagger(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_tagger")).args(args).output().unwrap()
+}
+
+fn ok(out: Output) -> String {
+    assert!(out.status.success(), "stderr: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// One generated corpus (one seed = one vocabulary and label world), split into train and test directories;
+/// test ids restart at 0.
+fn write_corpus(train: &Path, test: &Path, n_train: usize, n_test: usize) {
+    std::fs::create_dir_all(train).unwrap();
+    std::fs::create_dir_all(test).unwrap();
+    let cfg = SynthConfig {
+        docs: n_train + n_test,
+        labels: 8,
+        labels_per_doc: 2.0,
+        tokens_per_doc: 60,
+        vocabulary: 2000,
+        han: false,
+        seed: 1,
+        ..SynthConfig::default()
+    };
+    for (i, mut d) in Synth::new(cfg).enumerate() {
+        let dir = if i < n_train { train } else { test };
+        if i >= n_train {
+            d.id = format!("{:07}.txt", i - n_train);
+        }
+        write_document(&d, std::fs::File::create(dir.join(&d.id)).unwrap()).unwrap();
+    }
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+#[test]
+fn train_eval_predict_round_trip() {
+    let root: PathBuf = std::env::temp_dir().join(format!("tagger-cli-tep-{}", std::process::id()));
+    let (train, test, model) = (root.join("train"), root.join("test"), root.join("m.tgm"));
+    write_corpus(&train, &test, 300, 60);
+
+    let out = tagger(&["train", "--corpus", s(&train), "--out", s(&model), "--quiet", "--threads", "2"]);
+    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains("on 300 docs: 8 labels"), "{stderr}");
+
+    let eval: serde_json::Value =
+        serde_json::from_str(&ok(tagger(&["eval", "--model", s(&model), "--corpus", s(&test), "--json"]))).unwrap();
+    for key in [
+        "docs",
+        "labels",
+        "micro_f1",
+        "macro_f1",
+        "micro_precision",
+        "micro_recall",
+        "p_at_1",
+        "p_at_3",
+        "p_at_5",
+        "ndcg_at_5",
+    ] {
+        assert!(eval.get(key).is_some(), "eval --json lacks {key}: {eval}");
+    }
+    assert_eq!(eval["docs"], 60);
+    assert!(eval["micro_f1"].as_f64().unwrap() > 0.6, "{eval}");
+    let table = ok(tagger(&["eval", "--model", s(&model), "--corpus", s(&test)]));
+    assert!(table.contains("micro") && table.contains("worst labels"), "{table}");
+
+    // Directory input: ids relative to the directory; scores sorted; one line per document.
+    let lines: Vec<serde_json::Value> = ok(tagger(&["predict", "--model", s(&model), s(&test)]))
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 60);
+    assert_eq!(lines[0]["id"], "0000000.txt");
+    for l in &lines {
+        let scores: Vec<f64> = l["tags"].as_array().unwrap().iter().map(|t| t["score"].as_f64().unwrap()).collect();
+        assert!(!scores.is_empty() && scores.windows(2).all(|w| w[0] >= w[1]), "{l}");
+    }
+    // A single file's id is its name; --top-k returns exactly k; --explain gives spans into the text.
+    let one = test.join("0000003.txt");
+    let line: serde_json::Value = serde_json::from_str(
+        ok(tagger(&["predict", "--model", s(&model), "--top-k", "3", "--explain", s(&one)])).trim(),
+    )
+    .unwrap();
+    assert_eq!(line["id"], "0000003.txt");
+    assert_eq!(line["tags"].as_array().unwrap().len(), 3);
+    let text = tagger_corpus::read_document(&one).unwrap().text;
+    let ex = line["explanation"].as_array().unwrap();
+    assert_eq!(ex.len(), 3);
+    let term = &ex[0]["terms"][0];
+    let span = &term["spans"][0];
+    let (a, b) = (span[0].as_u64().unwrap() as usize, span[1].as_u64().unwrap() as usize);
+    assert_eq!(text[a..b].to_lowercase(), term["term"].as_str().unwrap());
+
+    // Errors: unlabelled training document; damaged model.
+    std::fs::write(train.join("zz-unlabelled.txt"), "no header here").unwrap();
+    let out = tagger(&["train", "--corpus", s(&train), "--out", s(&root.join("x.tgm")), "-q"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("\"zz-unlabelled.txt\" has no %%% label line"));
+    let mut bytes = std::fs::read(&model).unwrap();
+    bytes.truncate(bytes.len() / 2);
+    std::fs::write(root.join("half.tgm"), bytes).unwrap();
+    let out = tagger(&["predict", "--model", s(&root.join("half.tgm")), s(&one)]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("truncated"), "{}", String::from_utf8_lossy(&out.stderr));
+    std::fs::remove_dir_all(&root).unwrap();
+}
