@@ -4,6 +4,7 @@
 mod common;
 mod eval_cmd;
 mod predict_cmd;
+mod serve_cmd;
 mod tokenize_cmd;
 mod train_cmd;
 
@@ -27,6 +28,8 @@ enum Command {
     Eval(eval_cmd::Args),
     /// Tag documents: one JSON line per document, {"id", "tags": [{"label", "score"}]}.
     Predict(predict_cmd::Args),
+    /// Serve models over gRPC (tagger.v1.Tagger, health, reflection) with Prometheus metrics.
+    Serve(serve_cmd::Args),
 }
 
 fn main() -> ExitCode {
@@ -36,6 +39,7 @@ fn main() -> ExitCode {
         Command::Train(args) => train_cmd::run(args),
         Command::Eval(args) => eval_cmd::run(args),
         Command::Predict(args) => predict_cmd::run(args),
+        Command::Serve(args) => serve_cmd::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

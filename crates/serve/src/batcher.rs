@@ -1,0 +1,198 @@
+//! The dynamic batcher: one bounded queue for documents from every call; a task cuts batches at
+//! `batch_max_docs` documents or `batch_max_delay` after the batch's first document, and hands each batch to
+//! a compute pool (rayon, sized to the cores), never running model code on tokio's reactor threads. Results go
+//! back through one oneshot channel per document.
+
+use crate::metrics::Metrics;
+use crate::registry::LoadedModel;
+use rayon::prelude::*;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tagger_model::Decision;
+use tagger_proto::v1 as pb;
+use tokio::sync::{Semaphore, mpsc, oneshot};
+
+/// Why a queued document got no tags.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum JobError {
+    /// Its deadline passed before compute started.
+    DeadlineExceeded,
+    /// Tagging panicked (the message is logged; the server keeps running).
+    Internal(String),
+}
+
+/// One document waiting to be tagged.
+#[derive(Debug)]
+pub struct Job {
+    /// The model snapshot the request resolved (kept alive until the job is done).
+    pub model: Arc<LoadedModel>,
+    /// Caller's id.
+    pub id: String,
+    /// Text.
+    pub text: String,
+    /// Requested decision.
+    pub decision: Decision,
+    /// Whether to add evidence.
+    pub explain: bool,
+    /// Drop the job (DEADLINE_EXCEEDED) if compute has not started by then.
+    pub deadline: Option<Instant>,
+    /// When it was queued.
+    pub enqueued: Instant,
+    /// Where the result goes.
+    pub reply: oneshot::Sender<Result<pb::TagResponse, JobError>>,
+}
+
+/// Handle to the batcher's queue.
+#[derive(Debug, Clone)]
+pub struct Batcher {
+    tx: mpsc::Sender<Job>,
+}
+
+/// Batcher settings.
+#[derive(Debug, Clone, Copy)]
+pub struct BatcherConfig {
+    /// Cut a batch at this many documents.
+    pub max_docs: usize,
+    /// Or this long after its first document.
+    pub max_delay: Duration,
+    /// Queue capacity (documents).
+    pub queue_capacity: usize,
+    /// Compute threads (0 = cores).
+    pub threads: usize,
+}
+
+impl Batcher {
+    /// Start the batcher task and its compute pool. Must be called within a tokio runtime.
+    pub fn start(cfg: BatcherConfig, metrics: Arc<Metrics>) -> std::io::Result<Batcher> {
+        let threads =
+            if cfg.threads == 0 { std::thread::available_parallelism().map_or(1, |n| n.get()) } else { cfg.threads };
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .thread_name(|i| format!("tagger-compute-{i}"))
+            .build()
+            .map_err(std::io::Error::other)?;
+        let (tx, rx) = mpsc::channel(cfg.queue_capacity.max(1));
+        // At most two batches per compute thread are handed over at once; the rest wait in the bounded queue,
+        // so memory stays bounded whatever the load.
+        let inflight = Arc::new(Semaphore::new(2 * threads));
+        tokio::spawn(run(rx, Arc::new(pool), cfg, metrics, inflight));
+        Ok(Batcher { tx })
+    }
+
+    /// Queue a job now, or give it back if the queue is full (the caller answers RESOURCE_EXHAUSTED).
+    pub fn try_submit(&self, job: Job) -> Result<(), Job> {
+        self.tx.try_send(job).map_err(|e| match e {
+            mpsc::error::TrySendError::Full(j) | mpsc::error::TrySendError::Closed(j) => j,
+        })
+    }
+
+    /// Queue a job, waiting for room (streams use this: backpressure instead of errors).
+    pub async fn submit(&self, job: Job) -> Result<(), Job> {
+        self.tx.send(job).await.map_err(|e| e.0)
+    }
+
+    /// Free queue slots right now.
+    pub fn free_slots(&self) -> usize {
+        self.tx.capacity()
+    }
+}
+
+async fn run(
+    mut rx: mpsc::Receiver<Job>,
+    pool: Arc<rayon::ThreadPool>,
+    cfg: BatcherConfig,
+    metrics: Arc<Metrics>,
+    inflight: Arc<Semaphore>,
+) {
+    let max_docs = cfg.max_docs.max(1);
+    while let Some(first) = rx.recv().await {
+        let mut batch = Vec::with_capacity(max_docs);
+        batch.push(first);
+        let cut_at = tokio::time::Instant::now() + cfg.max_delay;
+        while batch.len() < max_docs {
+            match rx.try_recv() {
+                Ok(j) => batch.push(j),
+                Err(mpsc::error::TryRecvError::Disconnected) => break,
+                Err(mpsc::error::TryRecvError::Empty) => {
+                    if cfg.max_delay.is_zero() {
+                        break;
+                    }
+                    match tokio::time::timeout_at(cut_at, rx.recv()).await {
+                        Ok(Some(j)) => batch.push(j),
+                        _ => break,
+                    }
+                }
+            }
+        }
+        let Ok(permit) = Arc::clone(&inflight).acquire_owned().await else { return };
+        let metrics = Arc::clone(&metrics);
+        pool.spawn(move || {
+            process(batch, &metrics);
+            drop(permit);
+        });
+    }
+}
+
+fn process(batch: Vec<Job>, metrics: &Metrics) {
+    let start = Instant::now();
+    metrics.batch_size.observe(batch.len() as f64);
+    let n = batch.len();
+    batch.into_par_iter().with_min_len(4).for_each(|job| {
+        // A caller that went away (cancelled, timed out) frees its slot without costing compute.
+        if job.reply.is_closed() {
+            return;
+        }
+        metrics.queue_wait.observe(start.saturating_duration_since(job.enqueued).as_secs_f64());
+        if job.deadline.is_some_and(|d| Instant::now() >= d) {
+            let _ = job.reply.send(Err(JobError::DeadlineExceeded));
+            return;
+        }
+        let result = catch_unwind(AssertUnwindSafe(|| tag(&job))).map_err(|p| {
+            metrics.panics.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let msg = p.downcast_ref::<&str>().map(|s| s.to_string()).or_else(|| p.downcast_ref::<String>().cloned());
+            let msg = msg.unwrap_or_else(|| "panic while tagging".to_owned());
+            tracing::error!(id = %job.id, model = %job.model.name, "tagging panicked: {msg}");
+            JobError::Internal(msg)
+        });
+        let _ = job.reply.send(result);
+    });
+    metrics.documents.fetch_add(n as u64, std::sync::atomic::Ordering::Relaxed);
+    metrics.compute.observe(start.elapsed().as_secs_f64());
+}
+
+/// Tag one document: the same calls `tagger predict` makes, so both give identical answers.
+pub fn tag(job: &Job) -> pb::TagResponse {
+    let model = &job.model.model;
+    let tags = if job.explain {
+        model
+            .explain(&job.text, job.decision, 5)
+            .into_iter()
+            .map(|e| pb::Tag {
+                label: e.label,
+                score: e.score,
+                evidence: e
+                    .terms
+                    .into_iter()
+                    .map(|t| pb::Evidence {
+                        term: t.term,
+                        contribution: t.contribution,
+                        spans: t.spans.into_iter().map(|(s, e)| pb::Span { start: s as u32, end: e as u32 }).collect(),
+                    })
+                    .collect(),
+            })
+            .collect()
+    } else {
+        model
+            .tag(&job.text, job.decision)
+            .into_iter()
+            .map(|t| pb::Tag { label: t.label.to_owned(), score: t.score, evidence: Vec::new() })
+            .collect()
+    };
+    pb::TagResponse {
+        id: job.id.clone(),
+        tags,
+        model: job.model.name.clone(),
+        model_version: job.model.version.clone(),
+    }
+}

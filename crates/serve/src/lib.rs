@@ -1,0 +1,16 @@
+//! `tagger-serve`: the tonic gRPC service (`tagger.v1.Tagger`) with a throughput-tuned dynamic batcher, a model
+//! repository with atomic hot reload, grpc.health.v1, server reflection and Prometheus metrics.
+//!
+//! The only crate of the workspace that knows tokio and tonic. The binary (`tagger serve`) turns flags into a
+//! [`ServeConfig`], calls [`start`], and wires signals to [`Running::shutdown`] and [`Reloader::reload`].
+
+pub mod batcher;
+pub mod config;
+pub mod metrics;
+pub mod registry;
+pub mod server;
+pub mod service;
+pub mod status;
+
+pub use config::{ModelSource, ServeConfig};
+pub use server::{Reloader, Running, StartError, build_shared, start};

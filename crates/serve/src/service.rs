@@ -1,0 +1,328 @@
+//! The `tagger.v1.Tagger` gRPC service.
+
+use crate::batcher::{Batcher, Job};
+use crate::metrics::Metrics;
+use crate::registry::{Registry, Snapshot};
+use crate::status::{ServeError, code_of, fix_decode_status};
+use futures_util::StreamExt;
+use futures_util::stream::FuturesOrdered;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+use tagger_model::Decision;
+use tagger_proto::v1 as pb;
+use tagger_proto::v1::tagger_server::Tagger;
+use tokio::sync::{mpsc, oneshot};
+use tokio_stream::wrappers::ReceiverStream;
+use tonic::{Request, Response, Status, Streaming};
+
+/// Request limits enforced by the service.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Largest document text.
+    pub max_doc_bytes: usize,
+    /// Most documents per TagBatch.
+    pub max_request_docs: usize,
+    /// Documents in flight per TagStream.
+    pub stream_window: usize,
+}
+
+/// State shared by every call.
+#[derive(Debug)]
+pub struct Shared {
+    /// Loaded models.
+    pub registry: Arc<Registry>,
+    /// The batcher queue.
+    pub batcher: Batcher,
+    /// Metrics.
+    pub metrics: Arc<Metrics>,
+    /// Limits.
+    pub limits: Limits,
+    /// Set when shutdown starts: new calls get UNAVAILABLE.
+    pub shutting_down: AtomicBool,
+}
+
+/// The service implementation.
+#[derive(Debug, Clone)]
+pub struct TaggerService {
+    shared: Arc<Shared>,
+}
+
+impl TaggerService {
+    /// A service over shared state.
+    pub fn new(shared: Arc<Shared>) -> Self {
+        Self { shared }
+    }
+}
+
+/// The call's deadline from its `grpc-timeout` header. tonic's own timer answers CANCELLED when that timeout
+/// fires, so ours is set slightly earlier (10% of the timeout, at most 5 ms) and the caller gets
+/// DEADLINE_EXCEEDED, as gRPC specifies.
+fn deadline_of(md: &tonic::metadata::MetadataMap) -> Option<Instant> {
+    let raw = md.get("grpc-timeout")?.to_str().ok()?;
+    let (digits, unit) = raw.split_at(raw.len().checked_sub(1)?);
+    let n: u64 = digits.parse().ok()?;
+    let d = match unit {
+        "H" => Duration::from_secs(n.saturating_mul(3600)),
+        "M" => Duration::from_secs(n.saturating_mul(60)),
+        "S" => Duration::from_secs(n),
+        "m" => Duration::from_millis(n),
+        "u" => Duration::from_micros(n),
+        "n" => Duration::from_nanos(n),
+        _ => return None,
+    };
+    let margin = (d / 10).min(Duration::from_millis(5));
+    Instant::now().checked_add(d - margin)
+}
+
+type Reply = oneshot::Receiver<Result<pb::TagResponse, crate::batcher::JobError>>;
+
+/// A validated request: either answered already (empty text) or a job to queue.
+enum Prepared {
+    Done(pb::TagResponse),
+    Queue(Job, Reply),
+}
+
+impl Shared {
+    fn check_open(&self) -> Result<Arc<Snapshot>, ServeError> {
+        if self.shutting_down.load(Ordering::Relaxed) {
+            return Err(ServeError::ShuttingDown);
+        }
+        let snap = self.registry.snapshot();
+        if snap.models.is_empty() {
+            return Err(ServeError::NoModel);
+        }
+        Ok(snap)
+    }
+
+    fn prepare(
+        &self,
+        snap: &Snapshot,
+        r: pb::TagRequest,
+        index: Option<usize>,
+        deadline: Option<Instant>,
+    ) -> Result<Prepared, ServeError> {
+        if r.text.len() > self.limits.max_doc_bytes {
+            return Err(ServeError::DocTooLarge { index, bytes: r.text.len(), limit: self.limits.max_doc_bytes });
+        }
+        if let Some(m) = r.min_score
+            && !(0.0..=1.0).contains(&m)
+        {
+            return Err(ServeError::BadMinScore(m));
+        }
+        let model = snap.get(&r.model).ok_or_else(|| ServeError::ModelNotFound(r.model.clone()))?;
+        if r.text.trim().is_empty() {
+            return Ok(Prepared::Done(pb::TagResponse {
+                id: r.id,
+                tags: Vec::new(),
+                model: model.name.clone(),
+                model_version: model.version.clone(),
+            }));
+        }
+        let decision = match (r.top_k, r.min_score) {
+            (k, m) if k > 0 => Decision::TopK { k: k as usize, min_score: m },
+            (_, Some(m)) => Decision::MinScore(m),
+            _ => Decision::ModelRule,
+        };
+        let (tx, rx) = oneshot::channel();
+        let job = Job {
+            model: Arc::clone(model),
+            id: r.id,
+            text: r.text,
+            decision,
+            explain: r.explain,
+            deadline,
+            enqueued: Instant::now(),
+            reply: tx,
+        };
+        Ok(Prepared::Queue(job, rx))
+    }
+
+    async fn wait(rx: Reply, deadline: Option<Instant>) -> Result<pb::TagResponse, ServeError> {
+        let res = match deadline {
+            Some(d) => match tokio::time::timeout_at(d.into(), rx).await {
+                Ok(r) => r,
+                Err(_) => return Err(ServeError::Deadline),
+            },
+            None => rx.await,
+        };
+        match res {
+            Ok(r) => r.map_err(ServeError::from),
+            Err(_) => Err(ServeError::Internal("the compute pool dropped the request".into())),
+        }
+    }
+
+    async fn tag_one(&self, r: pb::TagRequest, deadline: Option<Instant>) -> Result<pb::TagResponse, ServeError> {
+        let snap = self.check_open()?;
+        match self.prepare(&snap, r, None, deadline)? {
+            Prepared::Done(resp) => Ok(resp),
+            Prepared::Queue(job, rx) => {
+                self.batcher.try_submit(job).map_err(|_| ServeError::QueueFull { needed: 1 })?;
+                Self::wait(rx, deadline).await
+            }
+        }
+    }
+
+    async fn tag_batch(
+        &self,
+        docs: Vec<pb::TagRequest>,
+        deadline: Option<Instant>,
+    ) -> Result<pb::TagBatchResponse, ServeError> {
+        if docs.len() > self.limits.max_request_docs {
+            return Err(ServeError::TooManyDocs { count: docs.len(), limit: self.limits.max_request_docs });
+        }
+        let snap = self.check_open()?;
+        // Validate everything before queueing anything, so a bad document fails the call without work done.
+        let prepared = docs
+            .into_iter()
+            .enumerate()
+            .map(|(i, d)| self.prepare(&snap, d, Some(i), deadline))
+            .collect::<Result<Vec<_>, _>>()?;
+        let needed = prepared.iter().filter(|p| matches!(p, Prepared::Queue(..))).count();
+        if needed > self.batcher.free_slots() {
+            return Err(ServeError::QueueFull { needed });
+        }
+        let mut waits: Vec<Result<pb::TagResponse, Reply>> = Vec::with_capacity(prepared.len());
+        for p in prepared {
+            match p {
+                Prepared::Done(r) => waits.push(Ok(r)),
+                Prepared::Queue(job, rx) => {
+                    // Another call may have taken the slots since the check: then fail (rx drops, so queued
+                    // siblings are skipped by compute).
+                    self.batcher.try_submit(job).map_err(|_| ServeError::QueueFull { needed })?;
+                    waits.push(Err(rx));
+                }
+            }
+        }
+        let mut results = Vec::with_capacity(waits.len());
+        for w in waits {
+            results.push(match w {
+                Ok(r) => r,
+                Err(rx) => Self::wait(rx, deadline).await?,
+            });
+        }
+        Ok(pb::TagBatchResponse { results })
+    }
+}
+
+type TagStreamOut = Pin<Box<dyn tokio_stream::Stream<Item = Result<pb::TagResponse, Status>> + Send>>;
+
+#[tonic::async_trait]
+impl Tagger for TaggerService {
+    async fn tag(&self, req: Request<pb::TagRequest>) -> Result<Response<pb::TagResponse>, Status> {
+        let deadline = deadline_of(req.metadata());
+        let res = self.shared.tag_one(req.into_inner(), deadline).await;
+        self.shared.metrics.request("Tag", code_of(&res));
+        res.map(Response::new).map_err(Status::from)
+    }
+
+    async fn tag_batch(&self, req: Request<pb::TagBatchRequest>) -> Result<Response<pb::TagBatchResponse>, Status> {
+        let deadline = deadline_of(req.metadata());
+        let res = self.shared.tag_batch(req.into_inner().documents, deadline).await;
+        self.shared.metrics.request("TagBatch", code_of(&res));
+        res.map(Response::new).map_err(Status::from)
+    }
+
+    type TagStreamStream = TagStreamOut;
+
+    async fn tag_stream(&self, req: Request<Streaming<pb::TagRequest>>) -> Result<Response<TagStreamOut>, Status> {
+        let deadline = deadline_of(req.metadata());
+        let mut inbound = req.into_inner();
+        let shared = Arc::clone(&self.shared);
+        if let Err(e) = shared.check_open() {
+            shared.metrics.request("TagStream", Status::from(e.clone()).code());
+            return Err(e.into());
+        }
+        let window = shared.limits.stream_window.max(1);
+        let (tx, rx) = mpsc::channel::<Result<pb::TagResponse, Status>>(window);
+        tokio::spawn(async move {
+            // Read ahead: keep up to `window` documents queued or computing, answer in request order as
+            // results arrive.
+            let mut inflight = FuturesOrdered::new();
+            let mut input_open = true;
+            let mut outcome = tonic::Code::Ok;
+            loop {
+                tokio::select! {
+                    biased;
+                    Some(res) = inflight.next(), if !inflight.is_empty() => {
+                        let res: Result<pb::TagResponse, ServeError> = res;
+                        let failed = res.is_err();
+                        if let Err(e) = &res {
+                            outcome = Status::from(e.clone()).code();
+                        }
+                        if tx.send(res.map_err(Status::from)).await.is_err() || failed {
+                            break;
+                        }
+                    }
+                    msg = inbound.message(), if input_open && inflight.len() < window => {
+                        match msg {
+                            Ok(Some(r)) => {
+                                let shared2 = Arc::clone(&shared);
+                                let fut = async move {
+                                    let snap = shared2.check_open()?;
+                                    match shared2.prepare(&snap, r, None, deadline)? {
+                                        Prepared::Done(resp) => Ok(resp),
+                                        Prepared::Queue(job, rx) => {
+                                            shared2.batcher.submit(job).await.map_err(|_| ServeError::ShuttingDown)?;
+                                            Shared::wait(rx, deadline).await
+                                        }
+                                    }
+                                };
+                                inflight.push_back(fut);
+                            }
+                            Ok(None) => input_open = false,
+                            Err(s) => {
+                                let s = fix_decode_status(s);
+                                outcome = s.code();
+                                let _ = tx.send(Err(s)).await;
+                                break;
+                            }
+                        }
+                    }
+                    else => break,
+                }
+            }
+            shared.metrics.request("TagStream", outcome);
+        });
+        Ok(Response::new(Box::pin(ReceiverStream::new(rx))))
+    }
+
+    async fn list_models(
+        &self,
+        _req: Request<pb::ListModelsRequest>,
+    ) -> Result<Response<pb::ListModelsResponse>, Status> {
+        let snap = self.shared.registry.snapshot();
+        let models = snap.models.values().map(|m| info(m, false)).collect();
+        self.shared.metrics.request("ListModels", tonic::Code::Ok);
+        Ok(Response::new(pb::ListModelsResponse { models, default_model: snap.default.clone().unwrap_or_default() }))
+    }
+
+    async fn get_model(&self, req: Request<pb::GetModelRequest>) -> Result<Response<pb::ModelInfo>, Status> {
+        let name = req.into_inner().name;
+        let snap = self.shared.registry.snapshot();
+        let res = if snap.models.is_empty() {
+            Err(ServeError::NoModel)
+        } else {
+            snap.get(&name).map(|m| info(m, true)).ok_or(ServeError::ModelNotFound(name))
+        };
+        self.shared.metrics.request("GetModel", code_of(&res));
+        res.map(Response::new).map_err(Status::from)
+    }
+}
+
+fn info(m: &crate::registry::LoadedModel, with_labels: bool) -> pb::ModelInfo {
+    let model = &m.model;
+    let cv = model.meta.cv.as_ref();
+    pb::ModelInfo {
+        name: m.name.clone(),
+        version: m.version.clone(),
+        labels: if with_labels { model.labels().to_vec() } else { Vec::new() },
+        label_count: model.labels().len() as u32,
+        feature_count: model.vectorizer().n_features() as u32,
+        training_metadata_json: serde_json::to_string(&model.meta).unwrap_or_default(),
+        cv_micro_f1: cv.map_or(0.0, |c| c.micro_f1),
+        cv_macro_f1: cv.map_or(0.0, |c| c.macro_f1),
+        path: m.path.display().to_string(),
+    }
+}

@@ -1,0 +1,379 @@
+//! The gRPC service over a real loopback port and in-process (tokio duplex): every RPC, every error code,
+//! hot reload under traffic, a corrupt model rejected, graceful shutdown, health and reflection.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+use tagger_corpus::synth::{Synth, SynthConfig};
+use tagger_model::{Decision, TaggerModel, TrainConfig};
+use tagger_proto::v1 as pb;
+use tagger_proto::v1::tagger_client::TaggerClient;
+use tagger_serve::{ModelSource, ServeConfig};
+use tonic::Code;
+use tonic::transport::Channel;
+
+fn docs(n: usize, seed_docs: u64) -> Vec<tagger_corpus::Document> {
+    let cfg = SynthConfig {
+        docs: n,
+        labels: 10,
+        labels_per_doc: 2.0,
+        tokens_per_doc: 60,
+        vocabulary: 2000,
+        han: false,
+        seed: seed_docs,
+        ..SynthConfig::default()
+    };
+    Synth::new(cfg).collect()
+}
+
+fn train(d: &[tagger_corpus::Document], seed: u64) -> TaggerModel {
+    let texts: Vec<&str> = d.iter().map(|x| x.text.as_str()).collect();
+    let labels: Vec<Vec<String>> = d.iter().map(|x| x.labels.clone().unwrap()).collect();
+    let mut cfg = TrainConfig::default();
+    cfg.classifier.seed = seed;
+    cfg.classifier.cv_folds = 3;
+    TaggerModel::train(&texts, &labels, &cfg, &|_| {}).unwrap()
+}
+
+/// A model repository with `fixture/1/model.tgm`.
+fn repo(name: &str) -> (PathBuf, Vec<tagger_corpus::Document>) {
+    let dir = std::env::temp_dir().join(format!("tagger-serve-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let all = docs(260, 1);
+    let model = train(&all[..200], 1);
+    std::fs::create_dir_all(dir.join("fixture/1")).unwrap();
+    model.save(&dir.join("fixture/1/model.tgm")).unwrap();
+    (dir, all)
+}
+
+fn config(repo: &Path) -> ServeConfig {
+    let mut cfg = ServeConfig::new(ModelSource::Repository(repo.to_owned()));
+    cfg.addr = "127.0.0.1:0".parse().unwrap();
+    cfg.metrics_addr = Some("127.0.0.1:0".parse().unwrap());
+    cfg.reload_interval = None;
+    cfg.compute_threads = 2;
+    cfg
+}
+
+async fn client(addr: std::net::SocketAddr) -> TaggerClient<Channel> {
+    TaggerClient::connect(format!("http://{addr}")).await.unwrap()
+}
+
+fn req(id: &str, text: &str) -> pb::TagRequest {
+    pb::TagRequest { id: id.into(), text: text.into(), ..Default::default() }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_rpc_answers_like_predict() {
+    let (dir, all) = repo("rpc");
+    let running = tagger_serve::start(config(&dir)).await.unwrap();
+    let mut c = client(running.addr).await;
+    let local = TaggerModel::load(&dir.join("fixture/1/model.tgm")).unwrap();
+    let expect = |text: &str, d: Decision| -> Vec<(String, f32)> {
+        local.tag(text, d).into_iter().map(|t| (t.label.to_owned(), t.score)).collect()
+    };
+    let got =
+        |r: &pb::TagResponse| -> Vec<(String, f32)> { r.tags.iter().map(|t| (t.label.clone(), t.score)).collect() };
+
+    // Tag: the same tags and scores as the library (and so as `tagger predict`), for every held-out document.
+    for d in &all[200..230] {
+        let r = c.tag(req(&d.id, &d.text)).await.unwrap().into_inner();
+        assert_eq!((r.id.as_str(), r.model.as_str(), r.model_version.as_str()), (d.id.as_str(), "fixture", "1"));
+        assert_eq!(got(&r), expect(&d.text, Decision::ModelRule), "{}", d.id);
+    }
+    let r = c.tag(pb::TagRequest { top_k: 3, ..req("k", &all[201].text) }).await.unwrap().into_inner();
+    assert_eq!(got(&r), expect(&all[201].text, Decision::TopK { k: 3, min_score: None }));
+    let r = c.tag(pb::TagRequest { explain: true, ..req("x", &all[202].text) }).await.unwrap().into_inner();
+    let ev = &r.tags[0].evidence;
+    assert!(!ev.is_empty());
+    let span = &ev[0].spans[0];
+    assert_eq!(all[202].text[span.start as usize..span.end as usize].to_lowercase(), ev[0].term);
+
+    // TagBatch: same order, same answers.
+    let batch: Vec<pb::TagRequest> = all[230..260].iter().map(|d| req(&d.id, &d.text)).collect();
+    let res = c.tag_batch(pb::TagBatchRequest { documents: batch }).await.unwrap().into_inner().results;
+    assert_eq!(res.len(), 30);
+    for (r, d) in res.iter().zip(&all[230..260]) {
+        assert_eq!(r.id, d.id);
+        assert_eq!(got(r), expect(&d.text, Decision::ModelRule));
+    }
+
+    // TagStream: many documents, answered in order.
+    let reqs: Vec<pb::TagRequest> = (0..500).map(|i| req(&format!("s{i}"), &all[200 + i % 60].text)).collect();
+    let mut stream = c.tag_stream(tokio_stream::iter(reqs)).await.unwrap().into_inner();
+    let mut n = 0;
+    while let Some(r) = stream.message().await.unwrap() {
+        assert_eq!(r.id, format!("s{n}"));
+        assert_eq!(got(&r), expect(&all[200 + n % 60].text, Decision::ModelRule));
+        n += 1;
+    }
+    assert_eq!(n, 500);
+
+    // ListModels / GetModel.
+    let list = c.list_models(pb::ListModelsRequest {}).await.unwrap().into_inner();
+    assert_eq!(list.default_model, "fixture");
+    assert_eq!(list.models.len(), 1);
+    assert!(list.models[0].labels.is_empty());
+    let info = c.get_model(pb::GetModelRequest { name: String::new() }).await.unwrap().into_inner();
+    assert_eq!(
+        (info.name.as_str(), info.version.as_str(), info.label_count),
+        ("fixture", "1", local.labels().len() as u32)
+    );
+    assert_eq!(info.labels, local.labels());
+    assert!(info.training_metadata_json.contains("\"n_docs\":200"));
+
+    // Metrics are served and count what happened.
+    let m = http_get(running.metrics_addr.unwrap(), "/metrics").await;
+    assert!(m.contains("tagger_requests_total{method=\"Tag\",code=\"OK\"} 32"), "{m}");
+    assert!(m.contains("tagger_model_info{model=\"fixture\",version=\"1\"} 1"));
+    assert!(m.contains("tagger_batch_size_count"));
+    assert!(http_get(running.metrics_addr.unwrap(), "/other").await.starts_with("HTTP/1.1 404"));
+    running.shutdown().await.unwrap();
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+async fn http_get(addr: std::net::SocketAddr, path: &str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+    s.write_all(format!("GET {path} HTTP/1.1\r\nHost: x\r\n\r\n").as_bytes()).await.unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).await.unwrap();
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_input_gets_the_right_status_codes() {
+    let (dir, all) = repo("codes");
+    let mut cfg = config(&dir);
+    cfg.max_doc_bytes = 1000;
+    cfg.max_request_docs = 4;
+    cfg.max_message_bytes = 20_000;
+    cfg.queue_capacity = 3;
+    cfg.batch_max_delay = Duration::from_millis(300);
+    cfg.batch_max_docs = 64;
+    let running = tagger_serve::start(cfg).await.unwrap();
+    let mut c = client(running.addr).await;
+    let code = |r: Result<tonic::Response<pb::TagResponse>, tonic::Status>| r.map(|_| ()).unwrap_err();
+
+    // Empty text: OK, no tags, no compute.
+    let r = c.tag(req("e", "")).await.unwrap().into_inner();
+    assert!(r.tags.is_empty());
+
+    let cases: Vec<(pb::TagRequest, Code, &str)> = vec![
+        (req("big", &"word ".repeat(300)), Code::InvalidArgument, "--max-doc-bytes limit of 1000"),
+        (pb::TagRequest { model: "nope".into(), ..req("m", "text") }, Code::NotFound, "model \"nope\" is not loaded"),
+        (pb::TagRequest { min_score: Some(1.5), ..req("s", "text") }, Code::InvalidArgument, "min_score"),
+        (req("huge", &"x".repeat(30_000)), Code::ResourceExhausted, "too large"),
+    ];
+    for (r, want, msg) in cases {
+        let s = code(c.tag(r).await);
+        assert_eq!(s.code(), want, "{s:?}");
+        assert!(s.message().contains(msg), "{s:?}");
+    }
+    let five: Vec<pb::TagRequest> = (0..5).map(|i| req(&i.to_string(), "text")).collect();
+    let s = c.tag_batch(pb::TagBatchRequest { documents: five }).await.unwrap_err();
+    assert_eq!(s.code(), Code::InvalidArgument);
+    assert!(s.message().contains("--max-batch-docs limit of 4"), "{s:?}");
+
+    // Queue overflow: the queue holds 3 documents; a batch needing 4 is refused at once.
+    let four: Vec<pb::TagRequest> = all[..4].iter().map(|d| req(&d.id, &d.text)).collect();
+    let s = c.tag_batch(pb::TagBatchRequest { documents: four }).await.unwrap_err();
+    assert_eq!(s.code(), Code::ResourceExhausted, "{s:?}");
+
+    // Deadline: the batcher holds documents up to 300 ms; a 20 ms deadline expires first.
+    // The header is set by hand: tonic's client (unlike grpc-go's) enforces `set_timeout` itself and reports
+    // its own expiry as CANCELLED, which would hide the server's answer.
+    let mut r = tonic::Request::new(req("d", &all[0].text));
+    r.metadata_mut().insert("grpc-timeout", "20m".parse().unwrap());
+    let s = c.tag(r).await.unwrap_err();
+    assert_eq!(s.code(), Code::DeadlineExceeded, "{s:?}");
+
+    // A stream with a bad document ends with that document's status, after the good ones.
+    let reqs = vec![req("a", &all[1].text), req("b", &"word ".repeat(300))];
+    let mut st = c.tag_stream(tokio_stream::iter(reqs)).await.unwrap().into_inner();
+    assert_eq!(st.message().await.unwrap().unwrap().id, "a");
+    assert_eq!(st.message().await.unwrap_err().code(), Code::InvalidArgument);
+
+    assert_eq!(running.shared.metrics.requests_for("Tag", Code::NotFound), 1);
+    running.shutdown().await.unwrap();
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hot_reload_under_traffic_and_a_corrupt_version_keeps_the_old_one() {
+    let (dir, all) = repo("reload");
+    let running = tagger_serve::start(config(&dir)).await.unwrap();
+    let addr = running.addr;
+    let failures = Arc::new(AtomicUsize::new(0));
+    let served = Arc::new(AtomicUsize::new(0));
+    let saw_v2 = Arc::new(AtomicUsize::new(0));
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let text = all[210].text.clone();
+    let mut tasks = Vec::new();
+    for _ in 0..8 {
+        let (failures, served, saw_v2, stop, text) =
+            (failures.clone(), served.clone(), saw_v2.clone(), stop.clone(), text.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut c = client(addr).await;
+            while !stop.load(Ordering::Relaxed) {
+                match c.tag(req("t", &text)).await {
+                    Ok(r) => {
+                        served.fetch_add(1, Ordering::Relaxed);
+                        if r.into_inner().model_version == "2" {
+                            saw_v2.fetch_add(1, Ordering::Relaxed);
+                        }
+                    }
+                    Err(_) => {
+                        failures.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+            }
+        }));
+    }
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    // Version 2 (a model trained with another seed) appears; reload swaps it in while traffic flows.
+    let v2 = train(&all[..200], 2);
+    std::fs::create_dir_all(dir.join("fixture/2")).unwrap();
+    v2.save(&dir.join("fixture/2/model.tgm")).unwrap();
+    let report = running.reloader().reload().await;
+    assert_eq!(report.loaded, ["fixture@2"]);
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    // Version 3 is corrupt: rejected, version 2 keeps serving.
+    std::fs::create_dir_all(dir.join("fixture/3")).unwrap();
+    let mut bytes = v2.to_bytes().unwrap();
+    let mid = bytes.len() / 2;
+    bytes[mid] ^= 0xFF;
+    std::fs::write(dir.join("fixture/3/model.tgm"), bytes).unwrap();
+    let report = running.reloader().reload().await;
+    assert!(report.loaded.is_empty());
+    assert_eq!(report.failed.len(), 1);
+    assert!(report.failed[0].contains("checksum"), "{:?}", report.failed);
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    stop.store(true, Ordering::Relaxed);
+    for t in tasks {
+        t.await.unwrap();
+    }
+    assert_eq!(failures.load(Ordering::Relaxed), 0, "requests failed during reload");
+    assert!(served.load(Ordering::Relaxed) > 50);
+    assert!(saw_v2.load(Ordering::Relaxed) > 0);
+    let mut c = client(addr).await;
+    assert_eq!(c.tag(req("t", &text)).await.unwrap().into_inner().model_version, "2");
+    assert_eq!(running.shared.metrics.reload_failures.load(Ordering::Relaxed), 1);
+    running.shutdown().await.unwrap();
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn graceful_shutdown_finishes_in_flight_requests() {
+    let (dir, all) = repo("shutdown");
+    let mut cfg = config(&dir);
+    // Documents wait up to 300 ms in the batcher, so they are surely in flight when shutdown starts.
+    cfg.batch_max_delay = Duration::from_millis(300);
+    cfg.batch_max_docs = 1000;
+    let running = tagger_serve::start(cfg).await.unwrap();
+    let addr = running.addr;
+    let mut handles = Vec::new();
+    for d in &all[..10] {
+        let text = d.text.clone();
+        handles.push(tokio::spawn(async move { client(addr).await.tag(req("x", &text)).await }));
+    }
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    running.shutdown().await.unwrap();
+    for h in handles {
+        let r = h.await.unwrap();
+        assert!(r.is_ok(), "in-flight request failed during shutdown: {r:?}");
+    }
+    // Nothing listens any more.
+    assert!(TaggerClient::connect(format!("http://{addr}")).await.is_err());
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn health_reflection_auth_and_no_model() {
+    use tonic_health::pb::health_client::HealthClient;
+    use tonic_health::pb::{HealthCheckRequest, health_check_response::ServingStatus};
+    let empty = std::env::temp_dir().join(format!("tagger-serve-empty-{}", std::process::id()));
+    std::fs::create_dir_all(&empty).unwrap();
+    let mut cfg = config(&empty);
+    cfg.auth_token = Some("s3cret".into());
+    let running = tagger_serve::start(cfg).await.unwrap();
+    let ch = Channel::from_shared(format!("http://{}", running.addr)).unwrap().connect().await.unwrap();
+    let mut health = HealthClient::new(ch.clone());
+    for service in ["", "tagger.v1.Tagger"] {
+        let s = health.check(HealthCheckRequest { service: service.into() }).await.unwrap().into_inner().status;
+        assert_eq!(s, ServingStatus::NotServing as i32, "{service:?} while no model is loaded");
+    }
+    // Auth first, then availability.
+    let mut c = TaggerClient::new(ch.clone());
+    assert_eq!(c.tag(req("a", "text")).await.unwrap_err().code(), Code::Unauthenticated);
+    let mut c = TaggerClient::with_interceptor(ch.clone(), |mut r: tonic::Request<()>| {
+        r.metadata_mut().insert("authorization", "Bearer s3cret".parse().unwrap());
+        Ok(r)
+    });
+    assert_eq!(c.tag(req("a", "text")).await.unwrap_err().code(), Code::Unavailable);
+
+    // A model appears; reload makes the server SERVING.
+    let (dir, _) = repo("health");
+    std::fs::create_dir_all(empty.join("fixture/1")).unwrap();
+    std::fs::copy(dir.join("fixture/1/model.tgm"), empty.join("fixture/1/model.tgm")).unwrap();
+    running.reloader().reload().await;
+    let s = health.check(HealthCheckRequest { service: "".into() }).await.unwrap().into_inner().status;
+    assert_eq!(s, ServingStatus::Serving as i32);
+    assert!(c.tag(req("a", "some text")).await.is_ok());
+
+    // Reflection lists the tagger and health services (what `grpcurl list` shows).
+    use tonic_reflection::pb::v1::ServerReflectionRequest;
+    use tonic_reflection::pb::v1::server_reflection_client::ServerReflectionClient;
+    use tonic_reflection::pb::v1::server_reflection_request::MessageRequest;
+    use tonic_reflection::pb::v1::server_reflection_response::MessageResponse;
+    let mut refl = ServerReflectionClient::new(ch);
+    let msg = ServerReflectionRequest {
+        host: String::new(),
+        message_request: Some(MessageRequest::ListServices(String::new())),
+    };
+    let mut resp = refl.server_reflection_info(tokio_stream::iter(vec![msg])).await.unwrap().into_inner();
+    let Some(MessageResponse::ListServicesResponse(list)) = resp.message().await.unwrap().unwrap().message_response
+    else {
+        panic!("no service list")
+    };
+    let names: Vec<String> = list.service.into_iter().map(|s| s.name).collect();
+    for want in ["tagger.v1.Tagger", "grpc.health.v1.Health", "grpc.reflection.v1.ServerReflection"] {
+        assert!(names.iter().any(|n| n == want), "{want} missing from {names:?}");
+    }
+    running.shutdown().await.unwrap();
+    std::fs::remove_dir_all(&dir).unwrap();
+    std::fs::remove_dir_all(&empty).unwrap();
+}
+
+/// In-process, over `tokio::io::duplex`: the service works without any socket.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn in_process_over_duplex() {
+    use hyper_util::rt::TokioIo;
+    let (dir, all) = repo("duplex");
+    let metrics = Arc::new(tagger_serve::metrics::Metrics::default());
+    let (shared, report) = tagger_serve::build_shared(&config(&dir), metrics).await.unwrap();
+    assert_eq!(report.loaded, ["fixture@1"]);
+    let svc = tagger_proto::v1::tagger_server::TaggerServer::new(tagger_serve::service::TaggerService::new(shared));
+    let (client_io, server_io) = tokio::io::duplex(1 << 16);
+    tokio::spawn(async move {
+        tonic::transport::Server::builder()
+            .add_service(svc)
+            .serve_with_incoming(tokio_stream::once(Ok::<_, std::io::Error>(server_io)))
+            .await
+    });
+    let mut client_io = Some(client_io);
+    let ch = tonic::transport::Endpoint::try_from("http://in-process")
+        .unwrap()
+        .connect_with_connector(tower::service_fn(move |_| {
+            let io = client_io.take();
+            async move { io.map(TokioIo::new).ok_or_else(|| std::io::Error::other("client already taken")) }
+        }))
+        .await
+        .unwrap();
+    let mut c = TaggerClient::new(ch);
+    let r = c.tag(req("d", &all[205].text)).await.unwrap().into_inner();
+    assert!(!r.tags.is_empty());
+    assert_eq!(c.get_model(pb::GetModelRequest { name: "missing".into() }).await.unwrap_err().code(), Code::NotFound);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
