@@ -3,6 +3,7 @@
 
 mod common;
 mod eval_cmd;
+mod loadgen_cmd;
 mod predict_cmd;
 mod serve_cmd;
 mod tokenize_cmd;
@@ -30,6 +31,9 @@ enum Command {
     Predict(predict_cmd::Args),
     /// Serve models over gRPC (tagger.v1.Tagger, health, reflection) with Prometheus metrics.
     Serve(serve_cmd::Args),
+    /// Load a running server (unary, batch or stream; bounded in count and time) and report throughput,
+    /// latency percentiles and status codes.
+    Loadgen(loadgen_cmd::Args),
 }
 
 fn main() -> ExitCode {
@@ -40,6 +44,7 @@ fn main() -> ExitCode {
         Command::Eval(args) => eval_cmd::run(args),
         Command::Predict(args) => predict_cmd::run(args),
         Command::Serve(args) => serve_cmd::run(args),
+        Command::Loadgen(args) => loadgen_cmd::run_cmd(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -23,10 +23,10 @@ pub struct Args {
     #[arg(long, env = "TAGGER_METRICS_ADDR", default_value = "127.0.0.1:9100")]
     metrics_addr: String,
     /// The batcher cuts a batch at this many documents …
-    #[arg(long, env = "TAGGER_BATCH_MAX_DOCS", default_value_t = 32)]
+    #[arg(long, env = "TAGGER_BATCH_MAX_DOCS", default_value_t = 64)]
     batch_max_docs: usize,
     /// … or this many microseconds after its first document (0: as soon as the queue is empty).
-    #[arg(long, env = "TAGGER_BATCH_MAX_DELAY_US", default_value_t = 500)]
+    #[arg(long, env = "TAGGER_BATCH_MAX_DELAY_US", default_value_t = 2000)]
     batch_max_delay_us: u64,
     /// Documents that may wait for compute; beyond it, calls get RESOURCE_EXHAUSTED.
     #[arg(long, env = "TAGGER_QUEUE_CAPACITY", default_value_t = 4096)]

@@ -1,7 +1,8 @@
 //! The dynamic batcher: one bounded queue for documents from every call; a task cuts batches at
 //! `batch_max_docs` documents or `batch_max_delay` after the batch's first document, and hands each batch to
 //! a compute pool (rayon, sized to the cores), never running model code on tokio's reactor threads. Results go
-//! back through one oneshot channel per document.
+//! back through one oneshot channel per document. When the pool is idle the batch is cut at once (waiting
+//! would only add latency), so `batch_max_delay` only applies under load.
 
 use crate::metrics::Metrics;
 use crate::registry::LoadedModel;
@@ -76,7 +77,8 @@ impl Batcher {
         // At most two batches per compute thread are handed over at once; the rest wait in the bounded queue,
         // so memory stays bounded whatever the load.
         let inflight = Arc::new(Semaphore::new(2 * threads));
-        tokio::spawn(run(rx, Arc::new(pool), cfg, metrics, inflight));
+        let permits = 2 * threads;
+        tokio::spawn(run(rx, Arc::new(pool), cfg, metrics, inflight, permits));
         Ok(Batcher { tx })
     }
 
@@ -104,6 +106,7 @@ async fn run(
     cfg: BatcherConfig,
     metrics: Arc<Metrics>,
     inflight: Arc<Semaphore>,
+    permits: usize,
 ) {
     let max_docs = cfg.max_docs.max(1);
     while let Some(first) = rx.recv().await {
@@ -115,7 +118,10 @@ async fn run(
                 Ok(j) => batch.push(j),
                 Err(mpsc::error::TryRecvError::Disconnected) => break,
                 Err(mpsc::error::TryRecvError::Empty) => {
-                    if cfg.max_delay.is_zero() {
+                    // Waiting only pays while the compute pool is busy: an idle pool takes the batch now, so a
+                    // lone request is never delayed by `max_delay`.
+                    let pool_idle = inflight.available_permits() == permits;
+                    if cfg.max_delay.is_zero() || pool_idle {
                         break;
                     }
                     match tokio::time::timeout_at(cut_at, rx.recv()).await {

@@ -6,6 +6,7 @@
 
 pub mod batcher;
 pub mod config;
+pub mod loadgen;
 pub mod metrics;
 pub mod registry;
 pub mod server;
