@@ -6,6 +6,7 @@ mod eval_cmd;
 mod loadgen_cmd;
 mod predict_cmd;
 mod serve_cmd;
+mod synth_cmd;
 mod tokenize_cmd;
 mod train_cmd;
 
@@ -34,6 +35,8 @@ enum Command {
     /// Load a running server (unary, batch or stream; bounded in count and time) and report throughput,
     /// latency percentiles and status codes.
     Loadgen(loadgen_cmd::Args),
+    /// Generate a UN-like synthetic corpus (Zipf vocabulary, power-law labels), streamed to disk.
+    Synth(synth_cmd::Args),
 }
 
 fn main() -> ExitCode {
@@ -45,6 +48,7 @@ fn main() -> ExitCode {
         Command::Predict(args) => predict_cmd::run(args),
         Command::Serve(args) => serve_cmd::run(args),
         Command::Loadgen(args) => loadgen_cmd::run_cmd(args),
+        Command::Synth(args) => synth_cmd::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

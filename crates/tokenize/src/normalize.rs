@@ -78,6 +78,11 @@ fn push_normalized(c: char, cfg: &NormalizeConfig, out: &mut String) {
 }
 
 pub(crate) fn normalize(input: &str, cfg: &NormalizeConfig) -> Normalized {
+    if input.is_ascii() {
+        // ASCII is NFKC-stable and lower-cases byte for byte: no map needed (the common English case).
+        let text = if cfg.lowercase { input.to_ascii_lowercase() } else { input.to_owned() };
+        return Normalized { text, map: None };
+    }
     let mut text = String::with_capacity(input.len());
     let mut same_lengths = true;
     for c in input.chars() {

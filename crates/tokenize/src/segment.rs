@@ -153,7 +153,48 @@ pub(crate) fn segment(text: &str, seg: Segmenter, emit: &mut impl FnMut(usize, u
     }
 }
 
+/// [`words`] for pure-ASCII text, on bytes (no char decoding, no Han): the same spans, several times faster.
+fn words_ascii(text: &str, emit: &mut impl FnMut(usize, usize)) {
+    let b = text.as_bytes();
+    let alnum = |i: usize| b.get(i).is_some_and(u8::is_ascii_alphanumeric);
+    let mut k = 0;
+    while k < b.len() {
+        let c = b[k];
+        if c.is_ascii_whitespace() || c == 0x0B {
+            k += 1;
+        } else if !c.is_ascii_alphanumeric() {
+            emit(k, k + 1);
+            k += 1;
+        } else {
+            let mut j = k + 1;
+            while j < b.len() {
+                if b[j].is_ascii_alphanumeric() {
+                    j += 1;
+                } else if alnum(j + 1) && joins(b[j - 1] as char, b[j] as char, b[j + 1] as char) {
+                    j += 2;
+                } else {
+                    break;
+                }
+            }
+            emit(k, j);
+            k = j;
+        }
+    }
+}
+
 fn words(text: &str, use_jieba: bool, emit: &mut impl FnMut(usize, usize)) {
+    if text.is_ascii() {
+        return words_ascii(text, emit);
+    }
+    words_general(text, use_jieba, emit);
+}
+
+#[cfg(test)]
+fn words_general_for_test(text: &str, emit: &mut impl FnMut(usize, usize)) {
+    words_general(text, false, emit);
+}
+
+fn words_general(text: &str, use_jieba: bool, emit: &mut impl FnMut(usize, usize)) {
     let chars: Vec<(usize, char)> = text.char_indices().collect();
     let end_of = |k: usize| chars.get(k).map_or(text.len(), |&(p, _)| p);
     let mut k = 0;
@@ -226,6 +267,36 @@ mod tests {
         check("a-b", Segmenter::Words, &["a", "-", "b"]);
         check("原告诉称", Segmenter::Words, &["原告诉称"]);
         check("原告林某某诉称：我与被告", Segmenter::Jieba, &["原告", "林", "某某", "诉称", "：", "我", "与", "被告"]);
+    }
+
+    #[test]
+    fn ascii_fast_path_matches_the_general_one() {
+        let cases = [
+            "u.s. exports rose 5.93 pct, to 155,221 bags; don't.",
+            "a-b  c\td\u{b}e\x0cf 'x' y' 1,2,3 1,a a.1 ..a a.. 12.5%",
+            "",
+            "   ",
+            "x",
+        ];
+        for text in cases {
+            let (mut fast, mut slow) = (Vec::new(), Vec::new());
+            words_ascii(text, &mut |s, e| fast.push((s, e)));
+            // The general path on the same text (forced by skipping the ASCII check).
+            let chars: Vec<char> = text.chars().collect();
+            assert!(chars.iter().all(char::is_ascii));
+            words_general_for_test(text, &mut |s, e| slow.push((s, e)));
+            assert_eq!(fast, slow, "{text:?}");
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn ascii_fast_path_matches_for_any_ascii(text in "[ -~\t\n\r\x0b\x0c]{0,60}") {
+            let (mut fast, mut slow) = (Vec::new(), Vec::new());
+            words_ascii(&text, &mut |s, e| fast.push((s, e)));
+            words_general_for_test(&text, &mut |s, e| slow.push((s, e)));
+            proptest::prop_assert_eq!(fast, slow);
+        }
     }
 
     #[test]
