@@ -28,6 +28,10 @@ pub struct Args {
     /// … or this many microseconds after its first document (0: as soon as the queue is empty).
     #[arg(long, env = "TAGGER_BATCH_MAX_DELAY_US", default_value_t = 2000)]
     batch_max_delay_us: u64,
+    /// Always wait out --batch-max-delay-us, even when compute is idle (by default an idle pool takes the batch
+    /// at once).
+    #[arg(long, env = "TAGGER_BATCH_STRICT_DELAY")]
+    batch_strict_delay: bool,
     /// Documents that may wait for compute; beyond it, calls get RESOURCE_EXHAUSTED.
     #[arg(long, env = "TAGGER_QUEUE_CAPACITY", default_value_t = 4096)]
     queue_capacity: usize,
@@ -84,6 +88,7 @@ pub fn run(args: Args) -> Result<()> {
     cfg.default_model = args.default_model.clone().or_else(|| Some("reuters".to_owned()));
     cfg.batch_max_docs = args.batch_max_docs.max(1);
     cfg.batch_max_delay = Duration::from_micros(args.batch_max_delay_us);
+    cfg.batch_cut_when_idle = !args.batch_strict_delay;
     cfg.queue_capacity = args.queue_capacity.max(1);
     cfg.compute_threads = args.threads;
     cfg.max_doc_bytes = args.max_doc_bytes;

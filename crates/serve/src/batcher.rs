@@ -57,6 +57,8 @@ pub struct BatcherConfig {
     pub max_docs: usize,
     /// Or this long after its first document.
     pub max_delay: Duration,
+    /// Cut at once when the compute pool is idle.
+    pub cut_when_idle: bool,
     /// Queue capacity (documents).
     pub queue_capacity: usize,
     /// Compute threads (0 = cores).
@@ -120,7 +122,7 @@ async fn run(
                 Err(mpsc::error::TryRecvError::Empty) => {
                     // Waiting only pays while the compute pool is busy: an idle pool takes the batch now, so a
                     // lone request is never delayed by `max_delay`.
-                    let pool_idle = inflight.available_permits() == permits;
+                    let pool_idle = cfg.cut_when_idle && inflight.available_permits() == permits;
                     if cfg.max_delay.is_zero() || pool_idle {
                         break;
                     }

@@ -28,6 +28,8 @@ pub struct ServeConfig {
     /// … or this long after the batch's first document arrived, whichever comes first (zero: cut as soon as
     /// the queue is momentarily empty).
     pub batch_max_delay: Duration,
+    /// Cut a batch at once when the compute pool is idle instead of waiting out `batch_max_delay`.
+    pub batch_cut_when_idle: bool,
     /// Documents waiting for compute, across all calls; beyond it unary calls get RESOURCE_EXHAUSTED.
     pub queue_capacity: usize,
     /// Compute threads (tokenize, features, scoring); 0 = one per core.
@@ -58,6 +60,7 @@ impl ServeConfig {
             default_model: None,
             batch_max_docs: 64,
             batch_max_delay: Duration::from_micros(2000),
+            batch_cut_when_idle: true,
             queue_capacity: 4096,
             compute_threads: 0,
             max_doc_bytes: 1 << 20,

@@ -50,6 +50,7 @@ pub async fn build_shared(cfg: &ServeConfig, metrics: Arc<Metrics>) -> Result<(A
         BatcherConfig {
             max_docs: cfg.batch_max_docs,
             max_delay: cfg.batch_max_delay,
+            cut_when_idle: cfg.batch_cut_when_idle,
             queue_capacity: cfg.queue_capacity,
             threads: cfg.compute_threads,
         },

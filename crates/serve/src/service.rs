@@ -112,6 +112,9 @@ impl Shared {
             return Err(ServeError::BadMinScore(m));
         }
         let model = snap.get(&r.model).ok_or_else(|| ServeError::ModelNotFound(r.model.clone()))?;
+        if deadline.is_some_and(|d| Instant::now() >= d) {
+            return Err(ServeError::Deadline);
+        }
         if r.text.trim().is_empty() {
             return Ok(Prepared::Done(pb::TagResponse {
                 id: r.id,
