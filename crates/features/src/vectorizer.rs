@@ -388,7 +388,8 @@ impl Vectorizer {
                 k += 1;
             }
             let tf = (k - i) as f32;
-            let tf = if self.state.config.sublinear_tf { 1.0 + tf.ln() } else { tf };
+            // Most terms occur once in a document; skip the logarithm for them.
+            let tf = if self.state.config.sublinear_tf && tf > 1.0 { 1.0 + tf.ln() } else { tf };
             indices.push(j);
             data.push(tf * self.state.idf[j as usize]);
             i = k;
