@@ -76,6 +76,10 @@ impl ScriptStats {
 
 /// The concrete segmenter [`Segmenter::Auto`] picks for this text.
 pub fn detect(text: &str) -> Segmenter {
+    if text.is_ascii() {
+        // No Han character can be present: skip the statistics pass (the common English case).
+        return Segmenter::Words;
+    }
     ScriptStats::of(text).segmenter()
 }
 
