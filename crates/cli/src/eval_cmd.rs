@@ -31,14 +31,21 @@ pub fn run(args: Args) -> Result<()> {
     let names = |tags: Vec<Vec<tagger_model::Tag<'_>>>| -> Vec<Vec<String>> {
         tags.into_iter().map(|t| t.into_iter().map(|t| t.label.to_owned()).collect()).collect()
     };
-    let selected = names(model.tag_batch(&texts, Decision::ModelRule));
+    // Timed: raw text in, tags out, in process, on the configured threads.
+    let start = std::time::Instant::now();
+    let tagged = model.tag_batch(&texts, Decision::ModelRule);
+    let docs_per_sec = texts.len() as f64 / start.elapsed().as_secs_f64();
+    let selected = names(tagged);
     let ranked = names(model.tag_batch(&texts, Decision::TopK { k: 5, min_score: None }));
     let mut r = metrics::evaluate(&gold, &selected, &ranked);
     if args.json {
         if !args.per_label {
             r.per_label.clear();
         }
-        println!("{}", serde_json::to_string(&r)?);
+        let mut v = serde_json::to_value(&r)?;
+        v["predict_docs_per_sec"] = docs_per_sec.into();
+        v["threads"] = rayon::current_num_threads().into();
+        println!("{v}");
         return Ok(());
     }
     println!("documents  {:>8}    labels in gold  {}", r.docs, r.labels);
