@@ -356,23 +356,32 @@ impl OvrModel {
     /// Apply a decision to one document's probabilities: the chosen `(label, probability)` pairs, best first
     /// (ties broken by label id, so the order is deterministic).
     pub fn decide(&self, probs: &[f32], decision: Decision) -> Vec<(u32, f32)> {
-        let mut order: Vec<u32> = (0..probs.len() as u32).filter(|&l| self.trained[l as usize]).collect();
-        order.sort_by(|&a, &b| probs[b as usize].total_cmp(&probs[a as usize]).then(a.cmp(&b)));
+        // Best first, ties by label id: one total order used by every rule.
+        let better = |a: &u32, b: &u32| probs[*b as usize].total_cmp(&probs[*a as usize]).then(a.cmp(b));
         let pick = |l: &u32| (*l, probs[*l as usize]);
+        let trained = (0..probs.len() as u32).filter(|&l| self.trained.get(l as usize).copied().unwrap_or(false));
         match decision {
             Decision::TopK { k, min_score } => {
-                order.iter().take(k).filter(|&&l| min_score.is_none_or(|m| probs[l as usize] >= m)).map(pick).collect()
+                let mut order: Vec<u32> = trained.collect();
+                // Only the k best need ordering.
+                if k > 0 && k < order.len() {
+                    order.select_nth_unstable_by(k - 1, better);
+                    order.truncate(k);
+                }
+                order.sort_unstable_by(better);
+                order.truncate(k);
+                order.iter().filter(|&&l| min_score.is_none_or(|m| probs[l as usize] >= m)).map(pick).collect()
             }
             Decision::ModelRule | Decision::MinScore(_) => {
                 let floor = match decision {
                     Decision::MinScore(m) => m,
                     _ => self.rule.min_score,
                 };
-                let mut out: Vec<(u32, f32)> = order
-                    .iter()
-                    .filter(|&&l| probs[l as usize] >= self.thresholds[l as usize] && probs[l as usize] >= floor)
-                    .map(pick)
-                    .collect();
+                let passes =
+                    |l: &u32| probs[*l as usize] >= self.thresholds[*l as usize] && probs[*l as usize] >= floor;
+                let mut chosen: Vec<u32> = trained.clone().filter(passes).collect();
+                chosen.sort_unstable_by(better);
+                let mut out: Vec<(u32, f32)> = chosen.iter().map(pick).collect();
                 if self.rule.require_cooccurrence
                     && let Some(&(best, _)) = out.first()
                 {
@@ -384,10 +393,10 @@ impl OvrModel {
                 }
                 if out.is_empty()
                     && self.rule.at_least_one
-                    && let Some(best) = order.first()
-                    && probs[*best as usize] >= floor
+                    && let Some(best) = trained.min_by(better)
+                    && probs[best as usize] >= floor
                 {
-                    out.push(pick(best));
+                    out.push(pick(&best));
                 }
                 out
             }
