@@ -188,7 +188,7 @@ impl Registry {
     }
 }
 
-/// Is `path` inside the repository or the model file itself? (Used by tests and logs.)
+/// A human description of a model source, for logs.
 pub fn describe(source: &ModelSource) -> String {
     match source {
         ModelSource::File(p) => format!("model file {}", p.display()),
