@@ -30,20 +30,11 @@ pub struct Args {
     threads: usize,
 }
 
-/// The decision a caller asked for, from the optional top-k and probability floor.
-pub fn decision(top_k: Option<usize>, min_score: Option<f32>) -> Decision {
-    match (top_k, min_score) {
-        (Some(k), m) if k > 0 => Decision::TopK { k, min_score: m },
-        (_, Some(m)) => Decision::MinScore(m),
-        _ => Decision::ModelRule,
-    }
-}
-
 pub fn run(args: Args) -> Result<()> {
     set_threads(args.threads)?;
     let model = TaggerModel::load(&args.model).context("loading model")?;
     let docs = read_inputs(&args.inputs)?;
-    let decision = decision(args.top_k, args.min_score);
+    let decision = Decision::from_options(args.top_k.unwrap_or(0), args.min_score);
     let lines: Vec<String> = docs
         .par_iter()
         .map(|d| {

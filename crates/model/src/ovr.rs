@@ -50,6 +50,18 @@ pub enum Decision {
     MinScore(f32),
 }
 
+impl Decision {
+    /// The decision callers ask for with the usual two options: `top_k > 0` means the k best labels (above
+    /// `min_score` if given); otherwise the model's rule, with `min_score` as its floor if given.
+    pub fn from_options(top_k: usize, min_score: Option<f32>) -> Decision {
+        match (top_k, min_score) {
+            (k, m) if k > 0 => Decision::TopK { k, min_score: m },
+            (_, Some(m)) => Decision::MinScore(m),
+            _ => Decision::ModelRule,
+        }
+    }
+}
+
 /// Held-out (cross-validated) figures recorded at training time.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CvReport {

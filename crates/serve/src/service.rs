@@ -123,11 +123,7 @@ impl Shared {
                 model_version: model.version.clone(),
             }));
         }
-        let decision = match (r.top_k, r.min_score) {
-            (k, m) if k > 0 => Decision::TopK { k: k as usize, min_score: m },
-            (_, Some(m)) => Decision::MinScore(m),
-            _ => Decision::ModelRule,
-        };
+        let decision = Decision::from_options(r.top_k as usize, r.min_score);
         let (tx, rx) = oneshot::channel();
         let job = Job {
             model: Arc::clone(model),
