@@ -136,13 +136,14 @@ async fn run(
         let Ok(permit) = Arc::clone(&inflight).acquire_owned().await else { return };
         let metrics = Arc::clone(&metrics);
         pool.spawn(move || {
-            process(batch, &metrics);
+            process(batch, &metrics, tag);
             drop(permit);
         });
     }
 }
 
-fn process(batch: Vec<Job>, metrics: &Metrics) {
+/// Run one batch: `tag_one` is [`tag`] in production (a parameter so tests can make it fail).
+fn process(batch: Vec<Job>, metrics: &Metrics, tag_one: impl Fn(&Job) -> pb::TagResponse + Sync) {
     let start = Instant::now();
     metrics.batch_size.observe(batch.len() as f64);
     let n = batch.len();
@@ -156,7 +157,7 @@ fn process(batch: Vec<Job>, metrics: &Metrics) {
             let _ = job.reply.send(Err(JobError::DeadlineExceeded));
             return;
         }
-        let result = catch_unwind(AssertUnwindSafe(|| tag(&job))).map_err(|p| {
+        let result = catch_unwind(AssertUnwindSafe(|| tag_one(&job))).map_err(|p| {
             metrics.panics.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             let msg = p.downcast_ref::<&str>().map(|s| s.to_string()).or_else(|| p.downcast_ref::<String>().cloned());
             let msg = msg.unwrap_or_else(|| "panic while tagging".to_owned());
@@ -202,5 +203,77 @@ pub fn tag(job: &Job) -> pb::TagResponse {
         tags,
         model: job.model.name.clone(),
         model_version: job.model.version.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tagger_corpus::synth::{Synth, SynthConfig};
+    use tagger_model::{TaggerModel, TrainConfig};
+
+    fn model() -> Arc<LoadedModel> {
+        let docs: Vec<_> = Synth::new(SynthConfig {
+            docs: 60,
+            labels: 4,
+            labels_per_doc: 1.5,
+            tokens_per_doc: 30,
+            vocabulary: 500,
+            han: false,
+            ..SynthConfig::default()
+        })
+        .collect();
+        let texts: Vec<&str> = docs.iter().map(|d| d.text.as_str()).collect();
+        let labels: Vec<Vec<String>> = docs.iter().map(|d| d.labels.clone().unwrap_or_default()).collect();
+        let model = TaggerModel::train(&texts, &labels, &TrainConfig::default(), &|_| {}).unwrap();
+        Arc::new(LoadedModel { name: "m".into(), version: "1".into(), path: "m.tgm".into(), model })
+    }
+
+    fn job(
+        model: &Arc<LoadedModel>,
+        id: &str,
+        deadline: Option<Instant>,
+    ) -> (Job, oneshot::Receiver<Result<pb::TagResponse, JobError>>) {
+        let (tx, rx) = oneshot::channel();
+        let job = Job {
+            model: Arc::clone(model),
+            id: id.into(),
+            text: "some words".into(),
+            decision: Decision::ModelRule,
+            explain: false,
+            deadline,
+            enqueued: Instant::now(),
+            reply: tx,
+        };
+        (job, rx)
+    }
+
+    /// A panic while tagging one document answers that document with an internal error and leaves the others
+    /// of its batch (and the process) unharmed.
+    #[test]
+    fn a_panic_fails_one_document_not_the_batch() {
+        let m = model();
+        let metrics = Metrics::default();
+        let (a, ra) = job(&m, "ok-1", None);
+        let (b, rb) = job(&m, "boom", None);
+        let (c, rc) = job(&m, "ok-2", None);
+        let (d, rd) = job(&m, "late", Some(Instant::now()));
+        let (e, re) = job(&m, "gone", None);
+        drop(re);
+        let hook = std::panic::take_hook();
+        std::panic::set_hook(Box::new(|_| {})); // keep the expected panic out of the test output
+        process(vec![a, b, c, d, e], &metrics, |j| {
+            assert!(j.id != "boom", "injected failure");
+            tag(j)
+        });
+        std::panic::set_hook(hook);
+        assert_eq!(ra.blocking_recv().unwrap().unwrap().id, "ok-1");
+        assert_eq!(rc.blocking_recv().unwrap().unwrap().id, "ok-2");
+        match rb.blocking_recv().unwrap() {
+            Err(JobError::Internal(m)) => assert!(m.contains("injected failure"), "{m}"),
+            other => panic!("expected an internal error, got {other:?}"),
+        }
+        assert_eq!(rd.blocking_recv().unwrap(), Err(JobError::DeadlineExceeded));
+        assert_eq!(metrics.panics.load(std::sync::atomic::Ordering::Relaxed), 1);
     }
 }
