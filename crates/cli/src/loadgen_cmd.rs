@@ -38,6 +38,9 @@ pub struct Args {
     /// the server's throughput as a ratio of it.
     #[arg(long)]
     baseline_model: Option<PathBuf>,
+    /// Threads of the load generator itself (1 leaves the rest of a small machine to the server).
+    #[arg(long, default_value_t = 1)]
+    client_threads: usize,
     /// One JSON object on stdout.
     #[arg(long)]
     json: bool,
@@ -84,7 +87,11 @@ pub fn run_cmd(args: Args) -> Result<()> {
         model: args.model.clone(),
         connections: args.connections,
     };
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let rt = if args.client_threads <= 1 {
+        tokio::runtime::Builder::new_current_thread().enable_all().build()?
+    } else {
+        tokio::runtime::Builder::new_multi_thread().worker_threads(args.client_threads).enable_all().build()?
+    };
     let report = rt.block_on(run(cfg))?;
     let mut v = serde_json::to_value(&report)?;
     if let Some(b) = baseline {

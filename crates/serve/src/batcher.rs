@@ -1,18 +1,17 @@
 //! The dynamic batcher: one bounded queue for documents from every call; a task cuts batches at
 //! `batch_max_docs` documents or `batch_max_delay` after the batch's first document, and hands each batch to
-//! a compute pool (rayon, sized to the cores), never running model code on tokio's reactor threads. Results go
+//! compute threads (one per core), never running model code on tokio's reactor threads. Results go
 //! back through one oneshot channel per document. When the pool is idle the batch is cut at once (waiting
 //! would only add latency), so `batch_max_delay` only applies under load.
 
 use crate::metrics::Metrics;
 use crate::registry::LoadedModel;
-use rayon::prelude::*;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tagger_model::Decision;
 use tagger_proto::v1 as pb;
-use tokio::sync::{Semaphore, mpsc, oneshot};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, oneshot};
 
 /// Why a queued document got no tags.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -66,21 +65,34 @@ pub struct BatcherConfig {
 }
 
 impl Batcher {
-    /// Start the batcher task and its compute pool. Must be called within a tokio runtime.
+    /// Start the batcher task and its compute threads. Must be called within a tokio runtime.
     pub fn start(cfg: BatcherConfig, metrics: Arc<Metrics>) -> std::io::Result<Batcher> {
         let threads =
             if cfg.threads == 0 { std::thread::available_parallelism().map_or(1, |n| n.get()) } else { cfg.threads };
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .thread_name(|i| format!("tagger-compute-{i}"))
-            .build()
-            .map_err(std::io::Error::other)?;
-        let (tx, rx) = mpsc::channel(cfg.queue_capacity.max(1));
         // At most two batches per compute thread are handed over at once; the rest wait in the bounded queue,
         // so memory stays bounded whatever the load.
-        let inflight = Arc::new(Semaphore::new(2 * threads));
         let permits = 2 * threads;
-        tokio::spawn(run(rx, Arc::new(pool), cfg, metrics, inflight, permits));
+        let inflight = Arc::new(Semaphore::new(permits));
+        // Plain threads blocking on a channel rather than a work-stealing pool: idle workers sleep instead of
+        // spinning, which matters when the network threads and the compute threads share two cores.
+        let (batch_tx, batch_rx) = std::sync::mpsc::sync_channel::<(Vec<Job>, OwnedSemaphorePermit)>(permits);
+        let batch_rx = Arc::new(std::sync::Mutex::new(batch_rx));
+        for i in 0..threads {
+            let (rx, metrics) = (Arc::clone(&batch_rx), Arc::clone(&metrics));
+            std::thread::Builder::new().name(format!("tagger-compute-{i}")).spawn(move || {
+                loop {
+                    let next = match rx.lock() {
+                        Ok(guard) => guard.recv(),
+                        Err(_) => return,
+                    };
+                    let Ok((batch, permit)) = next else { return };
+                    process(batch, &metrics, tag);
+                    drop(permit);
+                }
+            })?;
+        }
+        let (tx, rx) = mpsc::channel(cfg.queue_capacity.max(1));
+        tokio::spawn(run(rx, batch_tx, cfg, inflight, permits));
         Ok(Batcher { tx })
     }
 
@@ -104,9 +116,8 @@ impl Batcher {
 
 async fn run(
     mut rx: mpsc::Receiver<Job>,
-    pool: Arc<rayon::ThreadPool>,
+    workers: std::sync::mpsc::SyncSender<(Vec<Job>, OwnedSemaphorePermit)>,
     cfg: BatcherConfig,
-    metrics: Arc<Metrics>,
     inflight: Arc<Semaphore>,
     permits: usize,
 ) {
@@ -120,8 +131,8 @@ async fn run(
                 Ok(j) => batch.push(j),
                 Err(mpsc::error::TryRecvError::Disconnected) => break,
                 Err(mpsc::error::TryRecvError::Empty) => {
-                    // Waiting only pays while the compute pool is busy: an idle pool takes the batch now, so a
-                    // lone request is never delayed by `max_delay`.
+                    // Waiting only pays while the compute threads are busy: an idle pool takes the batch now,
+                    // so a lone request is never delayed by `max_delay`.
                     let pool_idle = cfg.cut_when_idle && inflight.available_permits() == permits;
                     if cfg.max_delay.is_zero() || pool_idle {
                         break;
@@ -134,20 +145,20 @@ async fn run(
             }
         }
         let Ok(permit) = Arc::clone(&inflight).acquire_owned().await else { return };
-        let metrics = Arc::clone(&metrics);
-        pool.spawn(move || {
-            process(batch, &metrics, tag);
-            drop(permit);
-        });
+        // Never blocks: the channel holds as many batches as there are permits.
+        if workers.send((batch, permit)).is_err() {
+            return;
+        }
     }
 }
 
-/// Run one batch: `tag_one` is [`tag`] in production (a parameter so tests can make it fail).
+/// Run one batch on the calling thread: `tag_one` is [`tag`] in production (a parameter so tests can make it
+/// fail).
 fn process(batch: Vec<Job>, metrics: &Metrics, tag_one: impl Fn(&Job) -> pb::TagResponse + Sync) {
     let start = Instant::now();
     metrics.batch_size.observe(batch.len() as f64);
     let n = batch.len();
-    batch.into_par_iter().with_min_len(4).for_each(|job| {
+    batch.into_iter().for_each(|job| {
         // A caller that went away (cancelled, timed out) frees its slot without costing compute.
         if job.reply.is_closed() {
             return;
