@@ -86,12 +86,7 @@ pub(crate) struct Solution {
 
 impl Solution {
     pub fn decision(&self, x: &CsrMatrix, row: usize, bias: f64) -> f64 {
-        let r = x.row(row);
-        let mut s = self.bias * bias;
-        for (&j, &v) in r.indices.iter().zip(r.data) {
-            s += self.weights[j as usize] * f64::from(v);
-        }
-        s
+        dot(&self.weights, self.bias, x, row, bias)
     }
 }
 
@@ -132,7 +127,8 @@ fn solve_l2_svm(p: &Problem<'_>, s: &SolverSettings) -> Solution {
     let mut index: Vec<usize> = (0..n).collect();
     let mut active = n;
     let mut rng = Rng::new(s.seed);
-    let (mut pg_max_old, mut pg_min_old) = (f64::INFINITY, f64::NEG_INFINITY);
+    // With U = ∞ only the α = 0 shrinking test applies, so only the previous pass's largest gradient is kept.
+    let mut pg_max_old = f64::INFINITY;
     let mut iter = 0;
     while iter < s.max_iter {
         let (mut pg_max, mut pg_min) = (f64::NEG_INFINITY, f64::INFINITY);
@@ -173,13 +169,10 @@ fn solve_l2_svm(p: &Problem<'_>, s: &SolverSettings) -> Solution {
             // Converged on the shrunk set: check once more on everything.
             active = n;
             pg_max_old = f64::INFINITY;
-            pg_min_old = f64::NEG_INFINITY;
             continue;
         }
         pg_max_old = if pg_max <= 0.0 { f64::INFINITY } else { pg_max };
-        pg_min_old = if pg_min >= 0.0 { f64::NEG_INFINITY } else { pg_min };
     }
-    let _ = pg_min_old;
     Solution { weights: w, bias: wb, iterations: iter }
 }
 
