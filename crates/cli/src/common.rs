@@ -5,7 +5,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use std::io::Read;
 use std::path::Path;
 use std::time::Duration;
-use tagger_corpus::{Corpus, Document, parse_document};
+use tagger_corpus::{Corpus, Document, parse_document, parse_jsonl_line};
 
 /// Read every document of the given inputs (`-` is standard input: JSONL if it starts with `{`, else one
 /// document in the `%%%` format).
@@ -16,13 +16,13 @@ pub fn read_inputs(inputs: &[std::path::PathBuf]) -> Result<Vec<Document>> {
             let mut raw = Vec::new();
             std::io::stdin().read_to_end(&mut raw).context("reading standard input")?;
             if raw.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{') {
-                let tmp = std::env::temp_dir().join(format!("tagger-stdin-{}.jsonl", std::process::id()));
-                std::fs::write(&tmp, &raw).context("buffering standard input")?;
-                let res: Result<Vec<Document>, _> = Corpus::open(&tmp)?.collect();
-                let _ = std::fs::remove_file(&tmp);
-                docs.extend(
-                    res.map_err(|e| anyhow::anyhow!(e.to_string().replace(&tmp.display().to_string(), "<stdin>")))?,
-                );
+                let text = std::str::from_utf8(&raw)
+                    .map_err(|e| anyhow::anyhow!("<stdin>: invalid UTF-8 at byte {}", e.valid_up_to()))?;
+                for (i, line) in text.lines().enumerate() {
+                    if !line.trim().is_empty() {
+                        docs.push(parse_jsonl_line(Path::new("<stdin>"), i + 1, line.trim_start_matches('\u{feff}'))?);
+                    }
+                }
             } else {
                 docs.push(parse_document("-", Path::new("<stdin>"), &raw)?);
             }

@@ -101,6 +101,29 @@ fn train_eval_predict_round_trip() {
     let (a, b) = (span[0].as_u64().unwrap() as usize, span[1].as_u64().unwrap() as usize);
     assert_eq!(text[a..b].to_lowercase(), term["term"].as_str().unwrap());
 
+    // Standard input: JSONL records, and one %%% document.
+    let stdin = |input: &str| {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_tagger"))
+            .args(["predict", "--model", s(&model), "-"])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        std::io::Write::write_all(&mut child.stdin.take().unwrap(), input.as_bytes()).unwrap();
+        ok(child.wait_with_output().unwrap())
+    };
+    let jsonl = format!(
+        "{}\n\n{}\n",
+        serde_json::json!({"id": "a", "text": text}),
+        serde_json::json!({"id": "b", "text": "x"})
+    );
+    let ids: Vec<String> = stdin(&jsonl)
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["id"].to_string())
+        .collect();
+    assert_eq!(ids, ["\"a\"", "\"b\""]);
+    assert!(stdin(&text).contains("\"id\":\"-\""));
+
     // Errors: unlabelled training document; damaged model.
     std::fs::write(train.join("zz-unlabelled.txt"), "no header here").unwrap();
     let out = tagger(&["train", "--corpus", s(&train), "--out", s(&root.join("x.tgm")), "-q"]);

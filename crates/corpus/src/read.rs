@@ -148,7 +148,8 @@ struct JsonDoc {
     text: String,
 }
 
-fn parse_jsonl_line(path: &Path, line_no: usize, line: &str) -> Result<Document, CorpusError> {
+/// Parse one JSONL record (`{"id":…, "labels":[…], "text":…}`); `path` and `line_no` only name it in errors.
+pub fn parse_jsonl_line(path: &Path, line_no: usize, line: &str) -> Result<Document, CorpusError> {
     let rec: JsonDoc = serde_json::from_str(line)
         .map_err(|e| CorpusError::format(path, line_no, format!("invalid JSONL record: {e}")))?;
     let id = match rec.id {
