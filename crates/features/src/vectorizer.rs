@@ -248,13 +248,12 @@ impl DfCounter {
             let max_df = (cfg.max_df as f64 * n as f64).floor() as u32;
             let mut kept: Vec<(String, u32)> =
                 self.terms.into_iter().filter(|(_, df)| *df >= cfg.min_df && *df <= max_df.max(1)).collect();
-            if let Some(m) = cfg.max_features
-                && kept.len() > m
-            {
-                kept.sort_unstable_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+            // Columns in order of document frequency (ties by term): the common terms, which most rows share,
+            // get neighbouring columns, so the solver and the scorer find their weights in cache.
+            kept.sort_unstable_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+            if let Some(m) = cfg.max_features {
                 kept.truncate(m);
             }
-            kept.sort_unstable_by(|a, b| a.0.cmp(&b.0));
             if kept.is_empty() {
                 return Err(FeatureError::EmptyVocabulary { min_df: cfg.min_df, max_df: cfg.max_df, n_docs: n });
             }

@@ -3,7 +3,7 @@
 use crate::calibrate::{Platt, f1_threshold};
 use crate::data::{LabelSets, SparseRecords};
 use crate::params::ValidOvrParams;
-use crate::solver::{Problem, Rng, SolverSettings, solve};
+use crate::solver::{LANES, Problem, Rng, Solution, SolverSettings, solve};
 use crate::{ModelError, metrics};
 use linfa::DatasetBase;
 use linfa::traits::{Fit, PredictInplace};
@@ -152,29 +152,26 @@ impl Fit<SparseRecords, LabelSets, ModelError> for ValidOvrParams {
             (0..folds).map(|f| all.iter().copied().filter(|&d| fold_of[d as usize] == f).collect()).collect();
         let keep_oof = folds > 0 && n.saturating_mul(n_labels) <= MAX_OOF_CELLS;
 
-        let fits: Vec<LabelFit> = (0..n_labels)
-            .into_par_iter()
-            .map(|l| {
-                if positives[l].is_empty() {
-                    return LabelFit {
-                        weights: Vec::new(),
-                        bias: 0.0,
-                        platt: Platt::LOGISTIC,
-                        threshold: 1.0,
-                        trained: false,
-                        oof: None,
-                    };
+        // Labels with examples, in blocks of LANES solved together (see `solver`); a block's seed comes from its
+        // first label, so the result does not depend on how many threads share the blocks.
+        let trained: Vec<usize> = (0..n_labels).filter(|&l| !positives[l].is_empty()).collect();
+        let c = f64::from(self.c);
+        let block_fits: Vec<Vec<LabelFit>> = trained
+            .par_chunks(LANES)
+            .map(|block| {
+                let lanes = block.len();
+                let mut ys = vec![0u16; n];
+                for (b, &l) in block.iter().enumerate() {
+                    for &d in &positives[l] {
+                        ys[d as usize] |= 1 << b;
+                    }
                 }
-                let mut y = vec![false; n];
-                for &d in &positives[l] {
-                    y[d as usize] = true;
-                }
-                let c = f64::from(self.c);
-                let solve_on = |rows: &[u32], y: &[bool], fold: usize| {
+                let solve_on = |rows: &[u32], ys: &[u16], fold: usize| {
                     let p = Problem {
                         x,
                         rows,
-                        y,
+                        ys,
+                        lanes,
                         sq_norms: &sq_norms,
                         bias,
                         c_pos: c * f64::from(self.positive_weight),
@@ -184,44 +181,68 @@ impl Fit<SparseRecords, LabelSets, ModelError> for ValidOvrParams {
                         loss: self.loss,
                         tol: f64::from(self.tol),
                         max_iter: self.max_iter,
-                        seed: mix(self.seed, l, fold),
+                        seed: mix(self.seed, block[0], fold),
                     };
                     solve(&p, &settings)
                 };
                 let average = folds > 0 && self.average_folds;
                 let mut full = if average {
-                    crate::solver::Solution { weights: vec![0.0; x.n_cols()], bias: 0.0, iterations: 0 }
+                    let zero = Solution { weights: vec![0.0; x.n_cols()], bias: 0.0, iterations: 0 };
+                    vec![zero; lanes]
                 } else {
-                    solve_on(&all, &y, 0)
+                    solve_on(&all, &ys, 0)
                 };
-                let (platt, threshold, oof) = if folds > 0 {
-                    let mut scores = vec![0.0f64; n];
-                    for f in 0..folds {
-                        let yf: Vec<bool> = train_rows[f].iter().map(|&d| y[d as usize]).collect();
-                        let sol = solve_on(&train_rows[f], &yf, f + 1);
+                let mut scores = vec![vec![0.0f64; if folds > 0 { n } else { 0 }]; lanes];
+                for f in 0..folds {
+                    let yf: Vec<u16> = train_rows[f].iter().map(|&d| ys[d as usize]).collect();
+                    for (b, sol) in solve_on(&train_rows[f], &yf, f + 1).into_iter().enumerate() {
                         for &d in &test_rows[f] {
-                            scores[d as usize] = sol.decision(x, d as usize, bias);
+                            scores[b][d as usize] = sol.decision(x, d as usize, bias);
                         }
                         if average {
                             let k = 1.0 / folds as f64;
-                            full.weights.iter_mut().zip(&sol.weights).for_each(|(a, b)| *a += k * b);
-                            full.bias += k * sol.bias;
+                            full[b].weights.iter_mut().zip(&sol.weights).for_each(|(a, w)| *a += k * w);
+                            full[b].bias += k * sol.bias;
                         }
                     }
-                    let platt = Platt::fit(&scores, &y);
-                    let probs: Vec<f32> = scores.iter().map(|&s| platt.prob(s as f32)).collect();
-                    let (mut t, best_f1) = f1_threshold(&probs, &y);
-                    if best_f1 < self.fbr {
-                        let top = probs.iter().copied().fold(0.0f32, f32::max);
-                        t = t.max((top + 1.0) / 2.0);
-                    }
-                    (platt, t, keep_oof.then_some(probs))
-                } else {
-                    (Platt::LOGISTIC, 0.5, None)
-                };
-                LabelFit { weights: full.weights, bias: full.bias, platt, threshold, trained: true, oof }
+                }
+                full.into_iter()
+                    .zip(scores)
+                    .enumerate()
+                    .map(|(b, (sol, scores))| {
+                        let (platt, threshold, oof) = if folds > 0 {
+                            let y: Vec<bool> = ys.iter().map(|&v| (v >> b) & 1 == 1).collect();
+                            let platt = Platt::fit(&scores, &y);
+                            let probs: Vec<f32> = scores.iter().map(|&s| platt.prob(s as f32)).collect();
+                            let (mut t, best_f1) = f1_threshold(&probs, &y);
+                            if best_f1 < self.fbr {
+                                let top = probs.iter().copied().fold(0.0f32, f32::max);
+                                t = t.max((top + 1.0) / 2.0);
+                            }
+                            (platt, t, keep_oof.then_some(probs))
+                        } else {
+                            (Platt::LOGISTIC, 0.5, None)
+                        };
+                        LabelFit { weights: sol.weights, bias: sol.bias, platt, threshold, trained: true, oof }
+                    })
+                    .collect()
             })
             .collect();
+        let mut fits: Vec<LabelFit> = (0..n_labels)
+            .map(|_| LabelFit {
+                weights: Vec::new(),
+                bias: 0.0,
+                platt: Platt::LOGISTIC,
+                threshold: 1.0,
+                trained: false,
+                oof: None,
+            })
+            .collect();
+        for (block, block_fit) in trained.chunks(LANES).zip(block_fits) {
+            for (&l, f) in block.iter().zip(block_fit) {
+                fits[l] = f;
+            }
+        }
 
         // Assemble the feature-major weight matrix, pruning near-zero weights.
         let n_features = x.n_cols();

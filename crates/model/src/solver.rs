@@ -50,13 +50,19 @@ impl Rng {
     }
 }
 
-/// One binary problem over a subset of the rows of `x`.
+/// Labels solved together by one call of the squared-hinge solver: their weights are interleaved (as f32), so
+/// one cache line holds a feature's weights for every lane and a pass over a row serves all of them at once.
+pub(crate) const LANES: usize = 16;
+
+/// Up to [`LANES`] binary problems over the same subset of the rows of `x` (one per lane).
 pub(crate) struct Problem<'a> {
     pub x: &'a CsrMatrix,
     /// Rows taking part (indices into `x`).
     pub rows: &'a [u32],
-    /// `y[k]` is true when `rows[k]` is a positive example.
-    pub y: &'a [bool],
+    /// Bit `b` of `ys[k]` is set when `rows[k]` is a positive example of lane `b`.
+    pub ys: &'a [u16],
+    /// Lanes in use (1..=LANES).
+    pub lanes: usize,
     /// Squared norm of each row of `x`, bias included.
     pub sq_norms: &'a [f64],
     /// Value of the constant bias feature (0 = no bias).
@@ -64,6 +70,13 @@ pub(crate) struct Problem<'a> {
     /// Penalty for positive and negative examples.
     pub c_pos: f64,
     pub c_neg: f64,
+}
+
+impl Problem<'_> {
+    #[inline]
+    fn positive(&self, k: usize, lane: usize) -> bool {
+        (self.ys[k] >> lane) & 1 == 1
+    }
 }
 
 /// Solver settings.
@@ -75,7 +88,7 @@ pub(crate) struct SolverSettings {
     pub seed: u64,
 }
 
-/// The solution: `weights[..n_features]` and the bias weight.
+/// The solution of one lane: `weights[..n_features]` and the bias weight.
 #[derive(Debug, Clone)]
 pub(crate) struct Solution {
     pub weights: Vec<f64>,
@@ -86,110 +99,203 @@ pub(crate) struct Solution {
 
 impl Solution {
     pub fn decision(&self, x: &CsrMatrix, row: usize, bias: f64) -> f64 {
-        dot(&self.weights, self.bias, x, row, bias)
+        let r = x.row(row);
+        let mut s = self.bias * bias;
+        for (&j, &v) in r.indices.iter().zip(r.data) {
+            s += self.weights[j as usize] * f64::from(v);
+        }
+        s
     }
 }
 
+/// A weight type: f64 for the single-lane logistic solver, f32 for the blocked one (twice the lanes per cache
+/// line; its rounding, ~1e-7 relative, is far below the solver's stopping tolerance).
+trait Real: Copy + Default + From<f32> + Into<f64> + std::ops::AddAssign + std::ops::Mul<Output = Self> {
+    fn of(v: f64) -> Self;
+}
+
+impl Real for f64 {
+    fn of(v: f64) -> Self {
+        v
+    }
+}
+
+impl Real for f32 {
+    fn of(v: f64) -> Self {
+        v as f32
+    }
+}
+
+/// `wᵀx` of one row for every lane (weights interleaved: `w[feature][lane]`; the bias weight last).
 #[inline]
-fn dot(w: &[f64], wb: f64, x: &CsrMatrix, row: usize, bias: f64) -> f64 {
+fn dots<T: Real, const L: usize>(w: &[[T; L]], wb: &[f64; L], x: &CsrMatrix, row: usize, bias: f64) -> [f64; L] {
     let r = x.row(row);
-    let mut s = wb * bias;
+    let mut acc = [T::default(); L];
     for (&j, &v) in r.indices.iter().zip(r.data) {
-        s += w[j as usize] * f64::from(v);
+        let (wj, v) = (&w[j as usize], T::from(v));
+        for b in 0..L {
+            acc[b] += wj[b] * v;
+        }
     }
-    s
+    let mut out = [0.0f64; L];
+    for b in 0..L {
+        out[b] = acc[b].into() + wb[b] * bias;
+    }
+    out
 }
 
+/// `w += a x` for every lane at once (lanes with `a = 0` are unchanged).
 #[inline]
-fn axpy(a: f64, w: &mut [f64], wb: &mut f64, x: &CsrMatrix, row: usize, bias: f64) {
+fn axpys<T: Real, const L: usize>(
+    a: &[f64; L],
+    w: &mut [[T; L]],
+    wb: &mut [f64; L],
+    x: &CsrMatrix,
+    row: usize,
+    bias: f64,
+) {
     let r = x.row(row);
+    let at = a.map(T::of);
     for (&j, &v) in r.indices.iter().zip(r.data) {
-        w[j as usize] += a * f64::from(v);
+        let (wj, v) = (&mut w[j as usize], T::from(v));
+        for b in 0..L {
+            wj[b] += at[b] * v;
+        }
     }
-    *wb += a * bias;
+    for b in 0..L {
+        wb[b] += a[b] * bias;
+    }
 }
 
-pub(crate) fn solve(p: &Problem<'_>, s: &SolverSettings) -> Solution {
+/// Solve every lane of `p`; one solution per lane, in lane order.
+pub(crate) fn solve(p: &Problem<'_>, s: &SolverSettings) -> Vec<Solution> {
     match s.loss {
-        Loss::SquaredHinge => solve_l2_svm(p, s),
-        Loss::Logistic => solve_logistic(p, s),
+        Loss::SquaredHinge if p.lanes == 1 => solve_l2_svm::<1>(p, s),
+        Loss::SquaredHinge => solve_l2_svm::<LANES>(p, s),
+        Loss::Logistic => (0..p.lanes).map(|b| solve_logistic(p, b, s)).collect(),
     }
 }
 
-/// Hsieh et al. 2008, Algorithm 3 with shrinking, for the squared hinge (upper bound U = ∞, D_ii = 1/(2C)).
-fn solve_l2_svm(p: &Problem<'_>, s: &SolverSettings) -> Solution {
+/// Hsieh et al. 2008, Algorithm 3 with shrinking, for the squared hinge (upper bound U = ∞, D_ii = 1/(2C)),
+/// run for `L` independent problems that share the rows and their visiting order. Lanes are independent
+/// (each has its own weights, dual variables, shrinking and stopping test); sharing the order only lets one
+/// pass over a row compute every lane's gradient, which is where the time goes.
+fn solve_l2_svm<const L: usize>(p: &Problem<'_>, s: &SolverSettings) -> Vec<Solution> {
     let n = p.rows.len();
-    let mut w = vec![0.0f64; p.x.n_cols()];
-    let mut wb = 0.0f64;
-    let mut alpha = vec![0.0f64; n];
-    let diag: Vec<f64> = p.y.iter().map(|&pos| 0.5 / if pos { p.c_pos } else { p.c_neg }).collect();
-    let qd: Vec<f64> = (0..n).map(|k| p.sq_norms[p.rows[k] as usize] + diag[k]).collect();
-    let mut index: Vec<usize> = (0..n).collect();
+    let lanes = p.lanes.min(L);
+    let all: u16 = if lanes >= 16 { u16::MAX } else { (1u16 << lanes) - 1 };
+    let mut w = vec![[0.0f32; L]; p.x.n_cols()];
+    let mut wb = [0.0f64; L];
+    let mut alpha = vec![[0.0f64; L]; n];
+    let (d_pos, d_neg) = (0.5 / p.c_pos, 0.5 / p.c_neg);
+    let mut index: Vec<u32> = (0..n as u32).collect();
+    // Lanes for which each row is still active (not shrunk), and lanes not yet converged.
+    let mut mask = vec![all; n];
+    let mut live = all;
     let mut active = n;
     let mut rng = Rng::new(s.seed);
     // With U = ∞ only the α = 0 shrinking test applies, so only the previous pass's largest gradient is kept.
-    let mut pg_max_old = f64::INFINITY;
+    let mut pg_max_old = [f64::INFINITY; L];
+    let mut shrunk = [false; L];
+    let mut iterations = [0usize; L];
     let mut iter = 0;
-    while iter < s.max_iter {
-        let (mut pg_max, mut pg_min) = (f64::NEG_INFINITY, f64::INFINITY);
+    while iter < s.max_iter && live != 0 {
+        let (mut pg_max, mut pg_min) = ([f64::NEG_INFINITY; L], [f64::INFINITY; L]);
         rng.shuffle(&mut index[..active]);
         let mut k = 0;
         while k < active {
-            let i = index[k];
+            let i = index[k] as usize;
+            let m = mask[i] & live;
+            if m == 0 {
+                active -= 1;
+                index.swap(k, active);
+                continue;
+            }
             let row = p.rows[i] as usize;
-            let yi = if p.y[i] { 1.0 } else { -1.0 };
-            let g = yi * dot(&w, wb, p.x, row, p.bias) - 1.0 + alpha[i] * diag[i];
-            let mut pg = 0.0;
-            if alpha[i] == 0.0 {
-                if g > pg_max_old {
-                    // Shrink: this example is very likely to stay at the bound.
-                    active -= 1;
-                    index.swap(k, active);
+            let g_all = dots(&w, &wb, p.x, row, p.bias);
+            let mut step = [0.0f64; L];
+            let mut any = false;
+            for b in 0..lanes {
+                if m & (1 << b) == 0 {
                     continue;
-                } else if g < 0.0 {
+                }
+                let (yi, d) = if p.positive(i, b) { (1.0, d_pos) } else { (-1.0, d_neg) };
+                let a = alpha[i][b];
+                let g = yi * g_all[b] - 1.0 + a * d;
+                let mut pg = 0.0;
+                if a == 0.0 {
+                    if g > pg_max_old[b] {
+                        // Shrink: this example is very likely to stay at the bound for this lane.
+                        mask[i] &= !(1 << b);
+                        shrunk[b] = true;
+                        continue;
+                    } else if g < 0.0 {
+                        pg = g;
+                    }
+                } else {
                     pg = g;
                 }
-            } else {
-                pg = g;
+                pg_max[b] = pg_max[b].max(pg);
+                pg_min[b] = pg_min[b].min(pg);
+                if pg.abs() > 1e-12 {
+                    let new = (a - g / (p.sq_norms[row] + d)).max(0.0);
+                    alpha[i][b] = new;
+                    step[b] = (new - a) * yi;
+                    any = true;
+                }
             }
-            pg_max = pg_max.max(pg);
-            pg_min = pg_min.min(pg);
-            if pg.abs() > 1e-12 {
-                let old = alpha[i];
-                alpha[i] = (old - g / qd[i]).max(0.0);
-                axpy((alpha[i] - old) * yi, &mut w, &mut wb, p.x, row, p.bias);
+            if any {
+                axpys(&step, &mut w, &mut wb, p.x, row, p.bias);
             }
             k += 1;
         }
         iter += 1;
-        if pg_max - pg_min <= s.tol {
-            if active == n {
-                break;
+        for b in 0..lanes {
+            if live & (1 << b) == 0 {
+                continue;
             }
-            // Converged on the shrunk set: check once more on everything.
-            active = n;
-            pg_max_old = f64::INFINITY;
-            continue;
+            iterations[b] += 1;
+            if pg_max[b] - pg_min[b] <= s.tol {
+                if !shrunk[b] {
+                    live &= !(1 << b);
+                    continue;
+                }
+                // Converged on the shrunk set: check once more on every row.
+                for m in &mut mask {
+                    *m |= 1 << b;
+                }
+                shrunk[b] = false;
+                active = n;
+                pg_max_old[b] = f64::INFINITY;
+            } else {
+                pg_max_old[b] = if pg_max[b] <= 0.0 { f64::INFINITY } else { pg_max[b] };
+            }
         }
-        pg_max_old = if pg_max <= 0.0 { f64::INFINITY } else { pg_max };
     }
-    Solution { weights: w, bias: wb, iterations: iter }
+    (0..lanes)
+        .map(|b| Solution {
+            weights: w.iter().map(|wj| f64::from(wj[b])).collect(),
+            bias: wb[b],
+            iterations: iterations[b],
+        })
+        .collect()
 }
 
 /// Yu, Huang & Lin 2011 (liblinear `solve_l2r_lr_dual`): each coordinate's sub-problem is solved by a
 /// safeguarded Newton method on the pair (α_i, C − α_i).
-fn solve_logistic(p: &Problem<'_>, s: &SolverSettings) -> Solution {
+fn solve_logistic(p: &Problem<'_>, lane: usize, s: &SolverSettings) -> Solution {
     let n = p.rows.len();
-    let mut w = vec![0.0f64; p.x.n_cols()];
-    let mut wb = 0.0f64;
-    let upper: Vec<f64> = p.y.iter().map(|&pos| if pos { p.c_pos } else { p.c_neg }).collect();
+    let mut w = vec![[0.0f64; 1]; p.x.n_cols()];
+    let mut wb = [0.0f64; 1];
+    let y: Vec<bool> = (0..n).map(|k| p.positive(k, lane)).collect();
+    let upper: Vec<f64> = y.iter().map(|&pos| if pos { p.c_pos } else { p.c_neg }).collect();
     // alpha[2i] is α_i, alpha[2i+1] is C_i − α_i.
     let mut alpha = vec![0.0f64; 2 * n];
     for i in 0..n {
         alpha[2 * i] = (1e-3 * upper[i]).min(1e-8);
         alpha[2 * i + 1] = upper[i] - alpha[2 * i];
-        let yi = if p.y[i] { 1.0 } else { -1.0 };
-        axpy(yi * alpha[2 * i], &mut w, &mut wb, p.x, p.rows[i] as usize, p.bias);
+        let yi = if y[i] { 1.0 } else { -1.0 };
+        axpys(&[yi * alpha[2 * i]], &mut w, &mut wb, p.x, p.rows[i] as usize, p.bias);
     }
     let mut index: Vec<usize> = (0..n).collect();
     let mut rng = Rng::new(s.seed);
@@ -202,10 +308,10 @@ fn solve_logistic(p: &Problem<'_>, s: &SolverSettings) -> Solution {
         let mut gmax = 0.0f64;
         for &i in &index {
             let row = p.rows[i] as usize;
-            let yi = if p.y[i] { 1.0 } else { -1.0 };
+            let yi = if y[i] { 1.0 } else { -1.0 };
             let c = upper[i];
             let a = p.sq_norms[row];
-            let b = yi * dot(&w, wb, p.x, row, p.bias);
+            let b = yi * dots(&w, &wb, p.x, row, p.bias)[0];
             let (mut ind1, mut ind2, mut sign) = (2 * i, 2 * i + 1, 1.0);
             if 0.5 * a * (alpha[ind2] - alpha[ind1]) + b < 0.0 {
                 ind1 = 2 * i + 1;
@@ -234,7 +340,7 @@ fn solve_logistic(p: &Problem<'_>, s: &SolverSettings) -> Solution {
             if inner > 0 {
                 alpha[ind1] = z;
                 alpha[ind2] = c - z;
-                axpy(sign * (z - old) * yi, &mut w, &mut wb, p.x, row, p.bias);
+                axpys(&[sign * (z - old) * yi], &mut w, &mut wb, p.x, row, p.bias);
             }
         }
         iter += 1;
@@ -245,16 +351,17 @@ fn solve_logistic(p: &Problem<'_>, s: &SolverSettings) -> Solution {
             inner_eps = inner_eps_min.max(0.1 * inner_eps);
         }
     }
-    Solution { weights: w, bias: wb, iterations: iter }
+    Solution { weights: w.into_iter().map(|[v]| v).collect(), bias: wb[0], iterations: iter }
 }
 
 #[cfg(test)]
 /// The primal objective `½‖w‖² + Σ C_i ξ(y_i wᵀx_i)` of a solution (used by tests and diagnostics).
-pub(crate) fn primal_objective(p: &Problem<'_>, loss: Loss, sol: &Solution) -> f64 {
+pub(crate) fn primal_objective(p: &Problem<'_>, lane: usize, loss: Loss, sol: &Solution) -> f64 {
     let mut obj = 0.5 * (sol.weights.iter().map(|v| v * v).sum::<f64>() + sol.bias * sol.bias);
     for (k, &row) in p.rows.iter().enumerate() {
-        let yi = if p.y[k] { 1.0 } else { -1.0 };
-        let c = if p.y[k] { p.c_pos } else { p.c_neg };
+        let pos = p.positive(k, lane);
+        let yi = if pos { 1.0 } else { -1.0 };
+        let c = if pos { p.c_pos } else { p.c_neg };
         let m = yi * sol.decision(p.x, row as usize, p.bias);
         obj += c * match loss {
             Loss::SquaredHinge => (1.0 - m).max(0.0).powi(2),
@@ -290,17 +397,18 @@ mod tests {
         let (x, y) = toy();
         let rows: Vec<u32> = (0..x.n_rows() as u32).collect();
         let sq: Vec<f64> = x.rows().map(|r| r.data.iter().map(|v| f64::from(*v).powi(2)).sum::<f64>() + 1.0).collect();
-        let p = Problem { x: &x, rows: &rows, y: &y, sq_norms: &sq, bias: 1.0, c_pos: 1.0, c_neg: 1.0 };
+        let ys: Vec<u16> = y.iter().map(|&b| u16::from(b)).collect();
+        let p = Problem { x: &x, rows: &rows, ys: &ys, lanes: 1, sq_norms: &sq, bias: 1.0, c_pos: 1.0, c_neg: 1.0 };
         for loss in [Loss::SquaredHinge, Loss::Logistic] {
             let s = SolverSettings { loss, tol: 1e-6, max_iter: 1000, seed: 7 };
-            let sol = solve(&p, &s);
+            let sol = solve(&p, &s).remove(0);
             assert!(sol.iterations < 1000, "{loss:?} did not converge");
             for (k, &pos) in y.iter().enumerate() {
                 assert_eq!(sol.decision(&x, k, 1.0) > 0.0, pos, "{loss:?} row {k}");
             }
             // A different seed reaches the same optimum (strictly convex problem).
-            let other = solve(&p, &SolverSettings { seed: 99, ..s });
-            let (a, b) = (primal_objective(&p, loss, &sol), primal_objective(&p, loss, &other));
+            let other = solve(&p, &SolverSettings { seed: 99, ..s }).remove(0);
+            let (a, b) = (primal_objective(&p, 0, loss, &sol), primal_objective(&p, 0, loss, &other));
             assert!((a - b).abs() < 1e-4 * a.max(1.0), "{loss:?}: {a} vs {b}");
         }
     }
@@ -337,8 +445,9 @@ mod tests {
         let c = 2.0;
         let rows: Vec<u32> = (0..n as u32).collect();
         let sq: Vec<f64> = x.rows().map(|r| r.data.iter().map(|v| f64::from(*v).powi(2)).sum()).collect();
-        let p = Problem { x: &x, rows: &rows, y: &y, sq_norms: &sq, bias: 0.0, c_pos: c, c_neg: c };
-        let ours = solve(&p, &SolverSettings { loss: Loss::Logistic, tol: 1e-8, max_iter: 10_000, seed: 1 });
+        let ys: Vec<u16> = y.iter().map(|&b| u16::from(b)).collect();
+        let p = Problem { x: &x, rows: &rows, ys: &ys, lanes: 1, sq_norms: &sq, bias: 0.0, c_pos: c, c_neg: c };
+        let ours = solve(&p, &SolverSettings { loss: Loss::Logistic, tol: 1e-8, max_iter: 10_000, seed: 1 }).remove(0);
 
         let targets: Array1<&str> = y.iter().map(|&t| if t { "pos" } else { "neg" }).collect();
         let ds = Dataset::new(dense.clone(), targets);
@@ -355,11 +464,56 @@ mod tests {
         let z0: f64 = (0..d).map(|j| dense[[0, j]] * w_theirs[j]).sum();
         let sign = if (z0 > 0.0) == (predicted[0] == "pos") { 1.0 } else { -1.0 };
         let theirs_sol = Solution { weights: w_theirs.iter().map(|w| sign * w).collect(), bias: 0.0, iterations: 0 };
-        let (a, b) = (primal_objective(&p, Loss::Logistic, &ours), primal_objective(&p, Loss::Logistic, &theirs_sol));
+        let (a, b) =
+            (primal_objective(&p, 0, Loss::Logistic, &ours), primal_objective(&p, 0, Loss::Logistic, &theirs_sol));
         assert!((a - b).abs() <= 1e-4 * b.abs().max(1.0), "objective: ours {a}, linfa {b}");
         for i in 0..n {
             let mine = ours.decision(&x, i, 0.0) > 0.0;
             assert_eq!(mine, predicted[i] == "pos", "decision differs on row {i}");
+        }
+    }
+
+    /// Lanes solved together are independent problems: each lane of a block reaches the optimum of its problem
+    /// solved alone (same objective), whatever the other lanes hold, and a partly filled block works too.
+    #[test]
+    fn lanes_of_a_block_solve_their_own_problems() {
+        let (n, d) = (300usize, 40usize);
+        let mut rng = Rng::new(11);
+        let mut x = CsrMatrix::new(d);
+        let mut ys = vec![0u16; n];
+        for (i, y) in ys.iter_mut().enumerate() {
+            let mut idx: Vec<u32> = (0..6).map(|_| rng.below(d) as u32).collect();
+            idx.sort_unstable();
+            idx.dedup();
+            let val: Vec<f32> = idx.iter().map(|_| 0.2 + (rng.below(100) as f32) / 100.0).collect();
+            x.push_row(&idx, &val);
+            // Lane b is positive when feature b (or b + 8) is present, with some label noise on odd rows.
+            for b in 0..LANES {
+                let hit = idx.iter().any(|&j| j as usize == b || j as usize == b + 8);
+                if hit != (i % 29 == b) {
+                    *y |= 1 << b;
+                }
+            }
+        }
+        let rows: Vec<u32> = (0..n as u32).collect();
+        let sq: Vec<f64> = x.rows().map(|r| r.data.iter().map(|v| f64::from(*v).powi(2)).sum::<f64>() + 1.0).collect();
+        let s = SolverSettings { loss: Loss::SquaredHinge, tol: 1e-5, max_iter: 5000, seed: 5 };
+        for lanes in [LANES, 3] {
+            let block =
+                Problem { x: &x, rows: &rows, ys: &ys, lanes, sq_norms: &sq, bias: 1.0, c_pos: 2.0, c_neg: 1.0 };
+            let together = solve(&block, &s);
+            assert_eq!(together.len(), lanes);
+            for (b, sol) in together.iter().enumerate() {
+                assert!(sol.iterations < 5000, "lane {b} did not converge");
+                let alone_ys: Vec<u16> = ys.iter().map(|&y| (y >> b) & 1).collect();
+                let alone = Problem { ys: &alone_ys, lanes: 1, ..block };
+                let single = solve(&alone, &s).remove(0);
+                let (a, o) = (
+                    primal_objective(&block, b, Loss::SquaredHinge, sol),
+                    primal_objective(&alone, 0, Loss::SquaredHinge, &single),
+                );
+                assert!((a - o).abs() < 1e-5 * o.max(1.0), "lane {b} of {lanes}: {a} vs alone {o}");
+            }
         }
     }
 }
