@@ -23,7 +23,7 @@ use tagger_tokenize::TokenizerConfig;
 
 const MAGIC: &[u8; 8] = b"TAGGERMD";
 /// The model format this build writes and the newest it reads.
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;
 const HEADER_LEN: usize = 24;
 
 #[derive(Serialize, Deserialize)]
@@ -84,6 +84,12 @@ impl TaggerModel {
         }
         if version == 0 {
             return Err(bad("model format version 0 is invalid".into()));
+        }
+        if version < FORMAT_VERSION {
+            return Err(bad(format!(
+                "model format version {version} is older than this tagger reads ({FORMAT_VERSION}); retrain the model \
+                 with `tagger train`"
+            )));
         }
         let len = u64::from_le_bytes(word(12, 20).try_into().map_err(|_| bad("short header".into()))?);
         let crc = u32::from_le_bytes(word(20, 24).try_into().map_err(|_| bad("short header".into()))?);

@@ -65,7 +65,7 @@ impl Decision {
 /// Held-out (cross-validated) figures recorded at training time.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CvReport {
-    /// Folds used.
+    /// Folds used; 1 means one held-out slice (large corpora, see `holdout_above`).
     pub folds: usize,
     /// Micro-F1 of the model's decision rule on out-of-fold probabilities.
     pub micro_f1: f64,
@@ -137,20 +137,41 @@ impl Fit<SparseRecords, LabelSets, ModelError> for ValidOvrParams {
             }
         }
         let folds = if self.cv_folds >= 2 && n >= 2 * self.cv_folds { self.cv_folds } else { 0 };
-        let mut fold_of = vec![0usize; n];
+        // Large corpora calibrate on one held-out slice and serve the model fitted on the rest: one fit per label
+        // instead of folds + 1.
+        let holdout = folds > 0 && self.holdout_above > 0 && n > self.holdout_above;
+        let mut perm: Vec<u32> = (0..n as u32).collect();
         if folds > 0 {
-            let mut perm: Vec<usize> = (0..n).collect();
             Rng::new(self.seed).shuffle(&mut perm);
-            for (k, &d) in perm.iter().enumerate() {
-                fold_of[d] = k % folds;
-            }
         }
         let all: Vec<u32> = (0..n as u32).collect();
-        let train_rows: Vec<Vec<u32>> =
-            (0..folds).map(|f| all.iter().copied().filter(|&d| fold_of[d as usize] != f).collect()).collect();
-        let test_rows: Vec<Vec<u32>> =
-            (0..folds).map(|f| all.iter().copied().filter(|&d| fold_of[d as usize] == f).collect()).collect();
-        let keep_oof = folds > 0 && n.saturating_mul(n_labels) <= MAX_OOF_CELLS;
+        // (training rows, held-out rows) of each calibration split, both sorted.
+        let splits: Vec<(Vec<u32>, Vec<u32>)> = if holdout {
+            let h = self.holdout_docs.min(n / 10).max(1);
+            let (mut test, mut train) = (perm[..h].to_vec(), perm[h..].to_vec());
+            test.sort_unstable();
+            train.sort_unstable();
+            vec![(train, test)]
+        } else {
+            let mut fold_of = vec![0usize; n];
+            for (k, &d) in perm.iter().enumerate() {
+                fold_of[d as usize] = k % folds.max(1);
+            }
+            (0..folds).map(|f| all.iter().copied().partition(|&d| fold_of[d as usize] != f)).collect()
+        };
+        // The calibration documents (every held-out row) and each document's position among them.
+        let calib: Vec<u32> = if holdout {
+            splits[0].1.clone()
+        } else if folds > 0 {
+            all.clone()
+        } else {
+            Vec::new()
+        };
+        let mut calib_pos = vec![u32::MAX; if folds > 0 { n } else { 0 }];
+        for (k, &d) in calib.iter().enumerate() {
+            calib_pos[d as usize] = k as u32;
+        }
+        let keep_oof = folds > 0 && calib.len().saturating_mul(n_labels) <= MAX_OOF_CELLS;
 
         // Labels with examples, in blocks of LANES solved together (see `solver`); a block's seed comes from its
         // first label, so the result does not depend on how many threads share the blocks.
@@ -185,19 +206,22 @@ impl Fit<SparseRecords, LabelSets, ModelError> for ValidOvrParams {
                     };
                     solve(&p, &settings)
                 };
-                let average = folds > 0 && self.average_folds;
-                let mut full = if average {
+                let average = folds > 0 && self.average_folds && !holdout;
+                let mut full = if holdout {
+                    Vec::new()
+                } else if average {
                     let zero = Solution { weights: vec![0.0; x.n_cols()], bias: 0.0, iterations: 0 };
                     vec![zero; lanes]
                 } else {
                     solve_on(&all, &ys, 0)
                 };
-                let mut scores = vec![vec![0.0f64; if folds > 0 { n } else { 0 }]; lanes];
-                for f in 0..folds {
-                    let yf: Vec<u16> = train_rows[f].iter().map(|&d| ys[d as usize]).collect();
-                    for (b, sol) in solve_on(&train_rows[f], &yf, f + 1).into_iter().enumerate() {
-                        for &d in &test_rows[f] {
-                            scores[b][d as usize] = sol.decision(x, d as usize, bias);
+                let mut scores = vec![vec![0.0f64; calib.len()]; lanes];
+                for (f, (train, test)) in splits.iter().enumerate() {
+                    let yf: Vec<u16> = train.iter().map(|&d| ys[d as usize]).collect();
+                    let sols = solve_on(train, &yf, f + 1);
+                    for (b, sol) in sols.iter().enumerate() {
+                        for &d in test {
+                            scores[b][calib_pos[d as usize] as usize] = sol.decision(x, d as usize, bias);
                         }
                         if average {
                             let k = 1.0 / folds as f64;
@@ -205,13 +229,16 @@ impl Fit<SparseRecords, LabelSets, ModelError> for ValidOvrParams {
                             full[b].bias += k * sol.bias;
                         }
                     }
+                    if holdout {
+                        full = sols;
+                    }
                 }
                 full.into_iter()
                     .zip(scores)
                     .enumerate()
                     .map(|(b, (sol, scores))| {
                         let (platt, threshold, oof) = if folds > 0 {
-                            let y: Vec<bool> = ys.iter().map(|&v| (v >> b) & 1 == 1).collect();
+                            let y: Vec<bool> = calib.iter().map(|&d| (ys[d as usize] >> b) & 1 == 1).collect();
                             let platt = Platt::fit(&scores, &y);
                             let probs: Vec<f32> = scores.iter().map(|&s| platt.prob(s as f32)).collect();
                             let (mut t, best_f1) = f1_threshold(&probs, &y);
@@ -279,13 +306,19 @@ impl Fit<SparseRecords, LabelSets, ModelError> for ValidOvrParams {
             cv: None,
             params: self.clone(),
         };
-        if keep_oof && self.thresholds == crate::params::ThresholdObjective::MicroF1 {
-            let oof: Vec<&[f32]> = fits.iter().map(|f| f.oof.as_deref().unwrap_or(&[])).collect();
-            let ys: Vec<&[u32]> = positives.iter().map(Vec::as_slice).collect();
-            crate::calibrate::micro_f1_thresholds(&oof, &ys, &mut model.thresholds);
-        }
         if keep_oof {
-            model.cv = Some(model.cv_report(&fits, sets, folds));
+            // Positives and label sets of the calibration documents, numbered by position among them.
+            let calib_positives: Vec<Vec<u32>> = positives
+                .iter()
+                .map(|ds| ds.iter().map(|&d| calib_pos[d as usize]).filter(|&k| k != u32::MAX).collect())
+                .collect();
+            if self.thresholds == crate::params::ThresholdObjective::MicroF1 {
+                let oof: Vec<&[f32]> = fits.iter().map(|f| f.oof.as_deref().unwrap_or(&[])).collect();
+                let ys: Vec<&[u32]> = calib_positives.iter().map(Vec::as_slice).collect();
+                crate::calibrate::micro_f1_thresholds(&oof, &ys, &mut model.thresholds);
+            }
+            let calib_sets: Vec<Vec<u32>> = calib.iter().map(|&d| sets[d as usize].clone()).collect();
+            model.cv = Some(model.cv_report(&fits, &calib_sets, if holdout { 1 } else { folds }));
         }
         Ok(model)
     }

@@ -50,6 +50,13 @@ pub struct ValidOvrParams {
     pub average_folds: bool,
     /// What the thresholds optimise on the held-out scores.
     pub thresholds: ThresholdObjective,
+    /// Above this many training documents (0 = never), calibration and thresholds come from one held-out slice
+    /// of `min(holdout_docs, documents / 10)` documents instead of `cv_folds` folds, and the served model is
+    /// the one fitted on the other documents: one fit per label instead of `cv_folds + 1`, for the price of
+    /// at most a tenth of the training data. At that size the slice holds enough examples to set thresholds.
+    pub holdout_above: usize,
+    /// Size cap of that held-out slice.
+    pub holdout_docs: usize,
 }
 
 impl Default for ValidOvrParams {
@@ -67,6 +74,8 @@ impl Default for ValidOvrParams {
             fbr: 0.2,
             average_folds: false,
             thresholds: ThresholdObjective::MicroF1,
+            holdout_above: 50_000,
+            holdout_docs: 20_000,
         }
     }
 }
@@ -128,6 +137,12 @@ impl OvrParams {
         self.0.cv_folds = k;
         self
     }
+    /// Calibrate on one held-out slice of at most `docs` documents above `above` training documents (0 = never).
+    pub fn holdout(mut self, above: usize, docs: usize) -> Self {
+        self.0.holdout_above = above;
+        self.0.holdout_docs = docs;
+        self
+    }
     /// Set the SCutFBR floor.
     pub fn fbr(mut self, fbr: f32) -> Self {
         self.0.fbr = fbr;
@@ -167,6 +182,9 @@ impl ParamGuard for OvrParams {
         }
         if !(0.0..=1.0).contains(&p.fbr) {
             return bad(format!("fbr must be in [0, 1], not {}", p.fbr));
+        }
+        if p.holdout_above > 0 && p.holdout_docs == 0 {
+            return bad("holdout_docs must be at least 1 when holdout_above is set".into());
         }
         if !(p.prune_below.is_finite() && p.prune_below >= 0.0) {
             return bad(format!("prune_below must be non-negative, not {}", p.prune_below));

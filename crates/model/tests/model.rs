@@ -63,6 +63,24 @@ fn learns_generated_corpora_in_both_scripts() {
 }
 
 #[test]
+fn large_corpora_calibrate_on_one_held_out_slice() {
+    let docs = fixture(false, 900, 12);
+    let (train_docs, test_docs) = docs.split_at(700);
+    let mut config = TrainConfig::default();
+    // 700 documents is "large" here: one slice of min(150, 700 / 10) = 70 documents.
+    config.classifier.holdout_above = 500;
+    config.classifier.holdout_docs = 150;
+    let model = train(train_docs, &config);
+    let cv = model.meta.cv.as_ref().expect("held-out report");
+    assert_eq!(cv.folds, 1, "one held-out slice");
+    let r = evaluate(&model, test_docs);
+    assert!(r.micro_f1 > 0.75 && r.p_at_1 > 0.85, "micro-F1 {} P@1 {}", r.micro_f1, r.p_at_1);
+    // Below the limit the same corpus uses the folds.
+    config.classifier.holdout_above = 701;
+    assert_eq!(train(train_docs, &config).meta.cv.as_ref().map(|c| c.folds), Some(5));
+}
+
+#[test]
 fn linfa_fit_and_predict_on_sparse_records() {
     let docs = fixture(false, 200, 5);
     let (texts, labels) = split(&docs);
@@ -100,6 +118,7 @@ fn parameters_are_checked() {
         (ValidOvrParams::new().bias(-1.0), "bias"),
         (ValidOvrParams::new().fbr(2.0), "fbr"),
         (ValidOvrParams::new().positive_weight(0.0), "positive_weight"),
+        (ValidOvrParams::new().holdout(10, 0), "holdout_docs"),
     ];
     for (p, needle) in cases {
         let err = p.check().unwrap_err().to_string();
@@ -149,6 +168,8 @@ fn damaged_model_files_are_rejected_with_clear_errors() {
     flipped[mid] ^= 0x40;
     let mut newer = good.clone();
     newer[8..12].copy_from_slice(&99u32.to_le_bytes());
+    let mut older = good.clone();
+    older[8..12].copy_from_slice(&1u32.to_le_bytes());
     let mut wrong_magic = good.clone();
     wrong_magic[0] = b'X';
     let mut trailing = good.clone();
@@ -159,6 +180,7 @@ fn damaged_model_files_are_rejected_with_clear_errors() {
         (Vec::new(), "not a tagger model"),
         (flipped, "checksum mismatch"),
         (newer, "newer than this tagger supports"),
+        (older, "older than this tagger reads"),
         (wrong_magic, "not a tagger model"),
         (trailing, "unexpected bytes"),
     ];
