@@ -2,7 +2,8 @@
 # Batching sweep: start `tagger serve` with each (batch_max_docs, batch_max_delay_us) pair, load it with
 # `tagger loadgen` (unary at concurrency 64, and TagBatch of 64), and print a markdown table of throughput and
 # latency, with the in-process `predict` throughput of the same model and documents measured in the same run
-# as the baseline. Bounded: each run stops after REQUESTS documents or 30 s.
+# as the baseline. Bounded: each run stops after REQUESTS documents or 30 s. Rewrites the serve_sweep table of
+# BENCHMARKS.md.
 #
 #   bash benches/serve_sweep.sh            # corpus: Reuters-21578 test, model: models/reuters
 #
@@ -20,6 +21,8 @@ bin="$root/target/release/tagger"
 mkdir -p benches/out
 out="benches/out/serve_sweep.jsonl"
 : > "$out"
+table="benches/out/serve_sweep.md"
+{
 echo "| batch_max_docs | max_delay µs | mode | docs/s | × in-process | p50 ms | p99 ms | codes |"
 echo "|---:|---:|---|---:|---:|---:|---:|---|"
 for pair in $PAIRS; do
@@ -41,3 +44,5 @@ PY
   done
   kill -TERM "$pid"; wait "$pid" 2>/dev/null || true
 done
+} | tee "$table"
+python3 benches/update_section.py serve_sweep "$table"

@@ -6,6 +6,7 @@ use std::io::Read;
 use std::path::Path;
 use std::time::Duration;
 use tagger_corpus::{Corpus, Document, parse_document, parse_jsonl_line};
+use tagger_model::{BatchSink, ModelError, TRAIN_BATCH, TrainingSource};
 
 /// Read every document of the given inputs (`-` is standard input: JSONL if it starts with `{`, else one
 /// document in the `%%%` format).
@@ -33,6 +34,43 @@ pub fn read_inputs(inputs: &[std::path::PathBuf]) -> Result<Vec<Document>> {
         }
     }
     Ok(docs)
+}
+
+/// A corpus on disk (directory, file or JSONL) as a training source: read in batches, twice, never whole.
+pub struct PathSource<'a>(pub &'a Path);
+
+impl TrainingSource for PathSource<'_> {
+    fn read(&self, sink: &mut BatchSink<'_>) -> Result<(), ModelError> {
+        let source = |e: &dyn std::fmt::Display| ModelError::Source(e.to_string());
+        let mut texts: Vec<String> = Vec::with_capacity(TRAIN_BATCH);
+        let mut labels: Vec<Vec<String>> = Vec::with_capacity(TRAIN_BATCH);
+        let mut flush = |texts: &mut Vec<String>, labels: &mut Vec<Vec<String>>| {
+            let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+            let r = sink(&refs, labels);
+            texts.clear();
+            labels.clear();
+            r
+        };
+        for d in Corpus::open(self.0).map_err(|e| source(&e))? {
+            let d = d.map_err(|e| source(&e))?;
+            let Some(l) = d.labels else {
+                return Err(source(&format_args!(
+                    "{}: training needs labelled documents, but {:?} has no %%% label line",
+                    self.0.display(),
+                    d.id
+                )));
+            };
+            texts.push(d.text);
+            labels.push(l);
+            if texts.len() == TRAIN_BATCH {
+                flush(&mut texts, &mut labels)?;
+            }
+        }
+        if !texts.is_empty() {
+            flush(&mut texts, &mut labels)?;
+        }
+        Ok(())
+    }
 }
 
 /// Split documents into texts and label lists, requiring labels on every one.

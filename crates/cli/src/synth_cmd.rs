@@ -24,6 +24,9 @@ pub struct Args {
     /// Vocabulary size.
     #[arg(long, default_value_t = 50_000)]
     vocabulary: usize,
+    /// Share of tokens drawn from the documents' labels' signature words (higher = easier).
+    #[arg(long, default_value_t = 0.12)]
+    signal: f64,
     /// Latin-like words instead of CJK-like ones.
     #[arg(long)]
     latin: bool,
@@ -42,6 +45,7 @@ pub fn run(args: Args) -> Result<()> {
         labels_per_doc: args.labels_per_doc,
         tokens_per_doc: args.tokens_per_doc,
         vocabulary: args.vocabulary,
+        signal: args.signal,
         han: !args.latin,
         segmented: !args.unsegmented,
         seed: args.seed,

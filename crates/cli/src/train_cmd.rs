@@ -1,4 +1,4 @@
-use crate::common::{labelled, read_inputs, set_threads, spinner};
+use crate::common::{PathSource, labelled, read_inputs, set_threads, spinner};
 use anyhow::{Context, Result};
 use std::path::PathBuf;
 use std::time::Instant;
@@ -6,7 +6,8 @@ use tagger_model::{Stage, TaggerModel, TrainConfig};
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// Training corpus: a directory of %%% documents, a single file, or a .jsonl file.
+    /// Training corpus: a directory of %%% documents, a single file, a .jsonl file, or - (standard input).
+    /// Files are read twice in batches, never held in memory whole.
     #[arg(long)]
     corpus: PathBuf,
     /// Where to write the model file.
@@ -40,18 +41,24 @@ pub fn run(args: Args) -> Result<()> {
     }
     let start = Instant::now();
     let pb = spinner(args.quiet, "reading corpus");
-    let docs = read_inputs(std::slice::from_ref(&args.corpus))?;
-    let labels = labelled(&docs, "training")?;
-    let texts: Vec<&str> = docs.iter().map(|d| d.text.as_str()).collect();
     let progress = |s: Stage| {
         pb.set_message(match s {
-            Stage::Vocabulary => "building vocabulary",
-            Stage::Features => "computing TF-IDF",
-            Stage::Classifier => "fitting classifier and calibration folds",
+            Stage::Vocabulary => "reading corpus: vocabulary",
+            Stage::Features => "reading corpus again: TF-IDF",
+            Stage::Classifier => "fitting classifier and calibration",
         })
     };
-    let mut model = TaggerModel::train(&texts, &labels, &config, &progress)
-        .with_context(|| format!("training on {}", args.corpus.display()))?;
+    let trained = if args.corpus.as_os_str() == "-" {
+        // Standard input can be read only once: hold it in memory.
+        let docs = read_inputs(std::slice::from_ref(&args.corpus))?;
+        let labels = labelled(&docs, "training")?;
+        let texts: Vec<&str> = docs.iter().map(|d| d.text.as_str()).collect();
+        TaggerModel::train(&texts, &labels, &config, &progress)
+    } else {
+        // Files are streamed twice in batches; the texts are never all in memory.
+        TaggerModel::train_from(&PathSource(&args.corpus), &config, &progress)
+    };
+    let mut model = trained.with_context(|| format!("training on {}", args.corpus.display()))?;
     model.meta.corpus = args.corpus.display().to_string();
     model.meta.created_unix =
         std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
@@ -74,9 +81,10 @@ pub fn run(args: Args) -> Result<()> {
         size as f64 / 1e6
     );
     if let Some(cv) = &m.cv {
+        let how = if cv.folds == 1 { "one held-out slice".to_owned() } else { format!("{}-fold", cv.folds) };
         eprintln!(
-            "held-out ({}-fold) estimate: micro-F1 {:.4}, macro-F1 {:.4}, P@1 {:.4}",
-            cv.folds, cv.micro_f1, cv.macro_f1, cv.p_at_1
+            "held-out ({how}) estimate: micro-F1 {:.4}, macro-F1 {:.4}, P@1 {:.4}",
+            cv.micro_f1, cv.macro_f1, cv.p_at_1
         );
     }
     Ok(())

@@ -2,8 +2,9 @@
 //! absent, and UN-like corpora of any size for benchmarks.
 //!
 //! Words follow a Zipf distribution over a vocabulary of CJK-like words (or Latin-like ones); label frequencies
-//! follow a power law; each label owns a set of signature words that documents carrying it use more often, so
-//! the task is learnable. Documents are produced one at a time (an iterator), so a corpus of any size can be
+//! follow a power law; each label owns a set of signature words (drawn from one shared mid-frequency range, so
+//! labels share words) that documents carrying it use more often, so the task is learnable; how strongly each of
+//! a document's labels shows varies (exponential weights), so minor labels are hard to spot. Documents are produced one at a time (an iterator), so a corpus of any size can be
 //! streamed to disk.
 
 use crate::Document;
@@ -49,7 +50,7 @@ impl Default for SynthConfig {
             zipf: 1.07,
             label_skew: 1.0,
             signature_words: 30,
-            signal: 0.25,
+            signal: 0.12,
             han: true,
             segmented: true,
             seed: 1,
@@ -182,12 +183,20 @@ impl Iterator for Synth {
                 labels.push(l);
             }
         }
+        // How strongly each label shows in this document: exponential weights, so some labels of a document are
+        // barely mentioned (as minor subjects of real documents are).
+        let mut strength: Vec<f64> = Vec::with_capacity(labels.len());
+        let mut acc = 0.0;
+        for _ in &labels {
+            acc += -(1.0 - rng.unit()).ln();
+            strength.push(acc);
+        }
         let n_tokens = (self.cfg.tokens_per_doc as f64 * (0.5 + rng.unit())).round().max(1.0) as usize;
         let sep = if self.cfg.segmented || !self.cfg.han { " " } else { "" };
         let mut text = String::with_capacity(n_tokens * 8);
         for t in 0..n_tokens {
             let w = if rng.unit() < self.cfg.signal {
-                let sig = &self.signatures[labels[(rng.next() as usize) % labels.len()]];
+                let sig = &self.signatures[labels[pick(&strength, rng.unit())]];
                 sig[(rng.next() as usize) % sig.len()] as usize
             } else {
                 pick(&self.word_cum, rng.unit())

@@ -14,6 +14,9 @@ pub enum ModelError {
     /// The training data cannot be used (no documents, unknown labels, mismatched sizes…).
     #[error("invalid training data: {0}")]
     InvalidData(String),
+    /// A training source could not deliver its documents (its message names the file and line).
+    #[error("{0}")]
+    Source(String),
     /// Feature extraction failed.
     #[error(transparent)]
     Features(#[from] tagger_features::FeatureError),

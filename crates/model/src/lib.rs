@@ -29,6 +29,6 @@ pub use ovr::{CvReport, Decision, DecisionRule, OvrModel};
 pub use params::{OvrParams, ThresholdObjective, ValidOvrParams};
 pub use solver::Loss;
 pub use tagger::{
-    CorpusProfile, ResolvedConfig, Stage, Tag, TagExplanation, TaggerModel, TermEvidence, TrainConfig, TrainingMeta,
-    profile,
+    BatchSink, CorpusProfile, InMemory, ResolvedConfig, Stage, TRAIN_BATCH, Tag, TagExplanation, TaggerModel,
+    TermEvidence, TrainConfig, TrainingMeta, TrainingSource, profile,
 };

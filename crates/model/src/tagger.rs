@@ -10,7 +10,7 @@ use linfa::traits::Fit;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
-use tagger_features::{DfCounter, Vectorizer, VectorizerConfig};
+use tagger_features::{CsrMatrix, DfCounter, Vectorizer, VectorizerConfig};
 use tagger_tokenize::{ScriptStats, Segmenter, TokenizerConfig};
 
 /// Everything `tagger train` can be told. Every field is optional in the JSON file; what is left out is chosen
@@ -158,6 +158,45 @@ pub fn profile(texts: &[&str]) -> CorpusProfile {
     CorpusProfile { script: stats.segmenter(), han_chars: stats.han_chars, non_space_chars: stats.non_space_chars }
 }
 
+/// Documents per batch when training from memory (and the batch whose documents decide the corpus profile).
+pub const TRAIN_BATCH: usize = 8192;
+
+/// Receives one batch of a [`TrainingSource`]: texts and their label names (same lengths).
+pub type BatchSink<'a> = dyn FnMut(&[&str], &[Vec<String>]) -> Result<(), ModelError> + 'a;
+
+/// A training corpus delivered in consecutive batches, in the same order on every call. Training reads it twice
+/// (the vocabulary, then the features), so a corpus on disk never has to be held in memory at once.
+pub trait TrainingSource {
+    /// Pass every document to `sink`, in batches: texts and their label names (same lengths). Errors of the
+    /// source are returned as [`ModelError::Source`]; errors of `sink` are passed through.
+    fn read(&self, sink: &mut BatchSink<'_>) -> Result<(), ModelError>;
+}
+
+/// Texts and their label lists, already in memory.
+#[derive(Debug, Clone, Copy)]
+pub struct InMemory<'a> {
+    /// Texts.
+    pub texts: &'a [&'a str],
+    /// Label names of each text.
+    pub labels: &'a [Vec<String>],
+}
+
+impl TrainingSource for InMemory<'_> {
+    fn read(&self, sink: &mut BatchSink<'_>) -> Result<(), ModelError> {
+        if self.texts.len() != self.labels.len() {
+            return Err(ModelError::InvalidData(format!(
+                "{} texts but {} label lists",
+                self.texts.len(),
+                self.labels.len()
+            )));
+        }
+        for (t, l) in self.texts.chunks(TRAIN_BATCH).zip(self.labels.chunks(TRAIN_BATCH)) {
+            sink(t, l)?;
+        }
+        Ok(())
+    }
+}
+
 impl TaggerModel {
     /// Train on texts and their label names. Labels are numbered in sorted order; documents may have no labels.
     pub fn train(
@@ -166,29 +205,79 @@ impl TaggerModel {
         config: &TrainConfig,
         progress: &(dyn Fn(Stage) + Sync),
     ) -> Result<TaggerModel, ModelError> {
-        if texts.is_empty() {
-            return Err(ModelError::InvalidData("no training documents".into()));
-        }
-        if texts.len() != labels.len() {
-            return Err(ModelError::InvalidData(format!("{} texts but {} label lists", texts.len(), labels.len())));
-        }
+        Self::train_from(&InMemory { texts, labels }, config, progress)
+    }
+
+    /// Train from a source read twice in batches (see [`TrainingSource`]): memory holds the label sets and the
+    /// feature rows, never the texts. The corpus profile (script, hence feature defaults) comes from the first
+    /// batch.
+    pub fn train_from(
+        source: &dyn TrainingSource,
+        config: &TrainConfig,
+        progress: &(dyn Fn(Stage) + Sync),
+    ) -> Result<TaggerModel, ModelError> {
         let params = OvrParams::from_valid(config.classifier.clone()).check()?;
-        let prof = profile(texts);
-        let (tok_cfg, feat_cfg) = config.resolve(&prof);
 
         progress(Stage::Vocabulary);
-        let mut counter = DfCounter::new(tok_cfg.clone(), feat_cfg.clone())?;
-        counter.add_batch(texts);
+        let mut counting: Option<(CorpusProfile, TokenizerConfig, VectorizerConfig, DfCounter)> = None;
+        let mut seen: HashMap<String, u32> = HashMap::new();
+        let mut sets: Vec<Vec<u32>> = Vec::new();
+        source.read(&mut |texts, labels| {
+            if texts.len() != labels.len() {
+                return Err(ModelError::InvalidData(format!("{} texts but {} label lists", texts.len(), labels.len())));
+            }
+            if counting.is_none() && !texts.is_empty() {
+                let prof = profile(texts);
+                let (tok_cfg, feat_cfg) = config.resolve(&prof);
+                let counter = DfCounter::new(tok_cfg.clone(), feat_cfg.clone())?;
+                counting = Some((prof, tok_cfg, feat_cfg, counter));
+            }
+            if let Some((_, _, _, counter)) = counting.as_mut() {
+                counter.add_batch(texts);
+            }
+            for ls in labels {
+                let mut set = Vec::with_capacity(ls.len());
+                for l in ls {
+                    let next = seen.len() as u32;
+                    set.push(*seen.entry(l.clone()).or_insert(next));
+                }
+                sets.push(set);
+            }
+            Ok(())
+        })?;
+        let Some((prof, tok_cfg, feat_cfg, counter)) = counting else {
+            return Err(ModelError::InvalidData("no training documents".into()));
+        };
         let vectorizer = counter.finish()?;
 
         progress(Stage::Features);
-        let x = vectorizer.transform_batch(texts);
+        let mut x = CsrMatrix::new(vectorizer.n_features());
+        source.read(&mut |texts, _| {
+            x.append(&vectorizer.transform_batch(texts));
+            Ok(())
+        })?;
+        if x.n_rows() != sets.len() {
+            return Err(ModelError::Source(format!(
+                "the training corpus changed while it was read: {} documents, then {}",
+                sets.len(),
+                x.n_rows()
+            )));
+        }
 
-        let mut names: Vec<String> = labels.iter().flatten().cloned().collect();
+        // Number labels in sorted order of their names.
+        let mut names: Vec<String> = seen.keys().cloned().collect();
         names.sort();
-        names.dedup();
-        let index: HashMap<&str, u32> = names.iter().enumerate().map(|(i, s)| (s.as_str(), i as u32)).collect();
-        let sets: Vec<Vec<u32>> = labels.iter().map(|ls| ls.iter().map(|l| index[l.as_str()]).collect()).collect();
+        let mut renumber = vec![0u32; names.len()];
+        for (new, name) in names.iter().enumerate() {
+            renumber[seen[name] as usize] = new as u32;
+        }
+        drop(seen);
+        for s in &mut sets {
+            for l in s.iter_mut() {
+                *l = renumber[*l as usize];
+            }
+        }
+        let n_docs = sets.len();
         let ds = dataset(x, LabelSets::new(sets, names.len())?)?;
 
         progress(Stage::Classifier);
@@ -196,7 +285,7 @@ impl TaggerModel {
         classifier.rule = config.decision;
         let meta = TrainingMeta {
             tagger_version: env!("CARGO_PKG_VERSION").to_owned(),
-            n_docs: texts.len(),
+            n_docs,
             n_features: vectorizer.n_features(),
             profile: Some(prof),
             config: Some(ResolvedConfig {

@@ -10,7 +10,8 @@ use tagger_corpus::Document;
 use tagger_corpus::synth::{Synth, SynthConfig};
 use tagger_features::{CsrMatrix, Vectorizer, VectorizerConfig};
 use tagger_model::{
-    Decision, LabelSets, Loss, ModelError, OvrParams, TaggerModel, TrainConfig, ValidOvrParams, dataset, metrics,
+    BatchSink, Decision, LabelSets, Loss, ModelError, OvrParams, TaggerModel, TrainConfig, TrainingSource,
+    ValidOvrParams, dataset, metrics,
 };
 use tagger_tokenize::TokenizerConfig;
 
@@ -60,6 +61,48 @@ fn learns_generated_corpora_in_both_scripts() {
         let script = model.meta.profile.as_ref().unwrap().script;
         assert_eq!(format!("{script:?}"), if han { "Whitespace" } else { "Words" });
     }
+}
+
+/// A corpus delivered in small batches, optionally growing between reads or failing.
+struct Batches<'a> {
+    docs: &'a [Document],
+    size: usize,
+    reads: std::cell::Cell<usize>,
+    grow_on_second_read: bool,
+}
+
+impl TrainingSource for Batches<'_> {
+    fn read(&self, sink: &mut BatchSink<'_>) -> Result<(), ModelError> {
+        self.reads.set(self.reads.get() + 1);
+        let docs = if self.grow_on_second_read && self.reads.get() == 2 { self.docs } else { &self.docs[1..] };
+        for chunk in docs.chunks(self.size) {
+            let (texts, labels) = split(chunk);
+            sink(&texts, &labels)?;
+        }
+        Ok(())
+    }
+}
+
+#[test]
+fn streaming_in_batches_trains_the_same_model_as_memory() {
+    let docs = fixture(true, 301, 13);
+    let source = Batches { docs: &docs, size: 7, reads: Default::default(), grow_on_second_read: false };
+    let streamed = TaggerModel::train_from(&source, &TrainConfig::default(), &|_| {}).unwrap();
+    assert_eq!(source.reads.get(), 2, "vocabulary pass, then features pass");
+    let in_memory = train(&docs[1..], &TrainConfig::default());
+    assert_eq!(streamed.labels(), in_memory.labels());
+    // Same vocabulary, weights, thresholds; only the profile's character counts differ (first batch only).
+    assert_eq!(streamed.vectorizer().state(), in_memory.vectorizer().state());
+    assert_eq!(streamed.classifier(), in_memory.classifier());
+    let script = |m: &TaggerModel| m.meta.profile.as_ref().map(|p| p.script);
+    assert_eq!(script(&streamed), script(&in_memory));
+
+    let changing = Batches { docs: &docs, size: 50, reads: Default::default(), grow_on_second_read: true };
+    let err = TaggerModel::train_from(&changing, &TrainConfig::default(), &|_| {}).unwrap_err().to_string();
+    assert!(err.contains("changed while it was read"), "{err}");
+    let empty = Batches { docs: &docs[..1], size: 5, reads: Default::default(), grow_on_second_read: false };
+    let err = TaggerModel::train_from(&empty, &TrainConfig::default(), &|_| {}).unwrap_err().to_string();
+    assert!(err.contains("no training documents"), "{err}");
 }
 
 #[test]
