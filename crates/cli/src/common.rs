@@ -8,15 +8,16 @@ use std::time::Duration;
 use tagger_corpus::{Corpus, Document, parse_document, parse_jsonl_line};
 use tagger_model::{BatchSink, ModelError, TRAIN_BATCH, TrainingSource};
 
-/// Read every document of the given inputs (`-` is standard input: JSONL if it starts with `{`, else one
-/// document in the `%%%` format).
+/// Read every document of the given inputs (`-` is standard input: JSONL if it starts with `{`, after an
+/// optional byte-order mark, else one document in the `%%%` format).
 pub fn read_inputs(inputs: &[std::path::PathBuf]) -> Result<Vec<Document>> {
     let mut docs = Vec::new();
     for input in inputs {
         if input.as_os_str() == "-" {
             let mut raw = Vec::new();
             std::io::stdin().read_to_end(&mut raw).context("reading standard input")?;
-            if raw.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{') {
+            let body = raw.strip_prefix("\u{feff}".as_bytes()).unwrap_or(&raw);
+            if body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{') {
                 let text = std::str::from_utf8(&raw)
                     .map_err(|e| anyhow::anyhow!("<stdin>: invalid UTF-8 at byte {}", e.valid_up_to()))?;
                 for (i, line) in text.lines().enumerate() {

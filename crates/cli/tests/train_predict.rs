@@ -122,6 +122,8 @@ fn train_eval_predict_round_trip() {
         .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["id"].to_string())
         .collect();
     assert_eq!(ids, ["\"a\"", "\"b\""]);
+    // A byte-order mark before the first record is still JSONL.
+    assert_eq!(stdin(&format!("\u{feff}{jsonl}")).lines().count(), 2);
     assert!(stdin(&text).contains("\"id\":\"-\""));
 
     // Errors: unlabelled training document; damaged model.
