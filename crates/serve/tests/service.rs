@@ -133,6 +133,41 @@ async fn every_rpc_answers_like_predict() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
+/// TLS: a client that trusts the server's certificate is answered like any other; a plaintext client is not.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tls_answers_clients_that_trust_the_certificate() {
+    let (dir, all) = repo("tls");
+    let generated = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
+    let cert = generated.cert.pem();
+    let mut cfg = config(&dir);
+    cfg.tls = Some((cert.clone().into_bytes(), generated.key_pair.serialize_pem().into_bytes()));
+    let running = tagger_serve::start(cfg).await.unwrap();
+    let tls = tonic::transport::ClientTlsConfig::new()
+        .ca_certificate(tonic::transport::Certificate::from_pem(&cert))
+        .domain_name("localhost");
+    let ch = Channel::from_shared(format!("https://{}", running.addr))
+        .unwrap()
+        .tls_config(tls)
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    let local = TaggerModel::load(&dir.join("fixture/1/model.tgm")).unwrap();
+    let want: Vec<String> =
+        local.tag(&all[210].text, Decision::ModelRule).into_iter().map(|t| t.label.to_owned()).collect();
+    let got = TaggerClient::new(ch).tag(req("a", &all[210].text)).await.unwrap().into_inner();
+    assert_eq!(got.tags.iter().map(|t| t.label.clone()).collect::<Vec<_>>(), want);
+    assert!(!want.is_empty());
+    // Plaintext HTTP/2 to the TLS port: no answer.
+    let plain = match TaggerClient::connect(format!("http://{}", running.addr)).await {
+        Err(_) => true,
+        Ok(mut c) => c.tag(req("b", "text")).await.is_err(),
+    };
+    assert!(plain, "a plaintext client was answered by a TLS server");
+    running.shutdown().await.unwrap();
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
 async fn http_get(addr: std::net::SocketAddr, path: &str) -> String {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
