@@ -57,7 +57,7 @@ impl TaggerService {
 }
 
 /// The call's deadline from its `grpc-timeout` header. tonic's own timer answers CANCELLED when that timeout
-/// fires, so ours is set slightly earlier (10% of the timeout, at most 5 ms) and the caller gets
+/// fires, so ours is set slightly earlier (10% of the timeout, at most 20 ms) and the caller gets
 /// DEADLINE_EXCEEDED, as gRPC specifies.
 fn deadline_of(md: &tonic::metadata::MetadataMap) -> Option<Instant> {
     let raw = md.get("grpc-timeout")?.to_str().ok()?;
@@ -72,7 +72,7 @@ fn deadline_of(md: &tonic::metadata::MetadataMap) -> Option<Instant> {
         "n" => Duration::from_nanos(n),
         _ => return None,
     };
-    let margin = (d / 10).min(Duration::from_millis(5));
+    let margin = (d / 10).min(Duration::from_millis(20));
     Instant::now().checked_add(d - margin)
 }
 
