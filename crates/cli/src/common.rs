@@ -55,11 +55,7 @@ impl TrainingSource for PathSource<'_> {
         for d in Corpus::open(self.0).map_err(|e| source(&e))? {
             let d = d.map_err(|e| source(&e))?;
             let Some(l) = d.labels else {
-                return Err(source(&format_args!(
-                    "{}: training needs labelled documents, but {:?} has no %%% label line",
-                    self.0.display(),
-                    d.id
-                )));
+                return Err(source(&format_args!("{}: {}", self.0.display(), unlabelled("training", &d.id))));
             };
             texts.push(d.text);
             labels.push(l);
@@ -74,12 +70,17 @@ impl TrainingSource for PathSource<'_> {
     }
 }
 
+/// The error for a document without labels where `what` needs them.
+fn unlabelled(what: &str, id: &str) -> String {
+    format!("{what} needs labelled documents, but {id:?} has no %%% label line")
+}
+
 /// Split documents into texts and label lists, requiring labels on every one.
 pub fn labelled(docs: &[Document], what: &str) -> Result<Vec<Vec<String>>> {
     docs.iter()
         .map(|d| match &d.labels {
             Some(l) => Ok(l.clone()),
-            None => bail!("{what} needs labelled documents, but {:?} has no %%% label line", d.id),
+            None => bail!("{}", unlabelled(what, &d.id)),
         })
         .collect()
 }

@@ -152,12 +152,14 @@ impl Fit<SparseRecords, LabelSets, ModelError> for ValidOvrParams {
             test.sort_unstable();
             train.sort_unstable();
             vec![(train, test)]
-        } else {
+        } else if folds > 0 {
             let mut fold_of = vec![0usize; n];
             for (k, &d) in perm.iter().enumerate() {
-                fold_of[d as usize] = k % folds.max(1);
+                fold_of[d as usize] = k % folds;
             }
             (0..folds).map(|f| all.iter().copied().partition(|&d| fold_of[d as usize] != f)).collect()
+        } else {
+            Vec::new()
         };
         // The calibration documents (every held-out row) and each document's position among them.
         let calib: Vec<u32> = if holdout {
