@@ -2,6 +2,7 @@
 #![allow(clippy::print_stdout, clippy::print_stderr, reason = "a command-line program reports on stdout/stderr")]
 
 mod common;
+mod cv_cmd;
 mod eval_cmd;
 mod loadgen_cmd;
 mod predict_cmd;
@@ -28,6 +29,9 @@ enum Command {
     Train(train_cmd::Args),
     /// Evaluate a model on a labelled corpus (micro/macro F1, P@k, nDCG@k, worst labels).
     Eval(eval_cmd::Args),
+    /// Cross-validate a training configuration on a labelled corpus: each fold is tagged by a model trained on
+    /// the other folds (pooled micro/macro F1, P@1, per-fold micro-F1).
+    Cv(cv_cmd::Args),
     /// Tag documents: one JSON line per document, {"id", "tags": [{"label", "score"}]}.
     Predict(predict_cmd::Args),
     /// Serve models over gRPC (tagger.v1.Tagger, health, reflection) with Prometheus metrics.
@@ -45,6 +49,7 @@ fn main() -> ExitCode {
         Command::Tokenize(args) => tokenize_cmd::run(args),
         Command::Train(args) => train_cmd::run(args),
         Command::Eval(args) => eval_cmd::run(args),
+        Command::Cv(args) => cv_cmd::run(args),
         Command::Predict(args) => predict_cmd::run(args),
         Command::Serve(args) => serve_cmd::run(args),
         Command::Loadgen(args) => loadgen_cmd::run_cmd(args),

@@ -1,8 +1,8 @@
-use crate::common::{PathSource, labelled, read_inputs, set_threads, spinner};
+use crate::common::{PathSource, labelled, read_config, read_inputs, set_threads, spinner};
 use anyhow::{Context, Result};
 use std::path::PathBuf;
 use std::time::Instant;
-use tagger_model::{Stage, TaggerModel, TrainConfig};
+use tagger_model::{Stage, TaggerModel};
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -29,13 +29,7 @@ pub struct Args {
 
 pub fn run(args: Args) -> Result<()> {
     set_threads(args.threads)?;
-    let mut config: TrainConfig = match &args.config {
-        Some(p) => {
-            let raw = std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?;
-            serde_json::from_str(&raw).with_context(|| format!("parsing training config {}", p.display()))?
-        }
-        None => TrainConfig::default(),
-    };
+    let mut config = read_config(args.config.as_deref())?;
     if let Some(seed) = args.seed {
         config.classifier.seed = seed;
     }

@@ -139,3 +139,28 @@ fn train_eval_predict_round_trip() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("truncated"), "{}", String::from_utf8_lossy(&out.stderr));
     std::fs::remove_dir_all(&root).unwrap();
 }
+
+#[test]
+fn cv_reports_held_out_figures_for_a_configuration() {
+    let root: PathBuf = std::env::temp_dir().join(format!("tagger-cli-cv-{}", std::process::id()));
+    let (train, test) = (root.join("train"), root.join("test"));
+    write_corpus(&train, &test, 200, 1);
+    let config = root.join("c.json");
+    std::fs::write(&config, r#"{"classifier": {"c": 0.5}}"#).unwrap();
+    let args = ["cv", "--corpus", s(&train), "--folds", "3", "--config", s(&config), "-q", "--json"];
+    let v: serde_json::Value = serde_json::from_str(&ok(tagger(&args))).unwrap();
+    assert_eq!((v["folds"].as_u64(), v["docs"].as_u64()), (Some(3), Some(200)), "{v}");
+    assert_eq!(v["fold_micro_f1"].as_array().map(Vec::len), Some(3), "{v}");
+    let micro = v["micro_f1"].as_f64().unwrap();
+    assert!(micro > 0.5 && micro < 1.0, "{v}");
+    let table = ok(tagger(&["cv", "--corpus", s(&train), "--folds", "2", "-q"]));
+    assert!(table.contains("2-fold cross-validation on 200 documents") && table.contains("per fold"), "{table}");
+
+    std::fs::write(&config, r#"{"classifier": {"cee": 0.5}}"#).unwrap();
+    let out = tagger(&args);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && err.contains("parsing training config") && err.contains("cee"), "{err}");
+    let out = tagger(&["cv", "--corpus", s(&train), "--folds", "1", "-q"]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("2 to 200 folds"));
+    std::fs::remove_dir_all(&root).unwrap();
+}

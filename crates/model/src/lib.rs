@@ -10,9 +10,11 @@
 //! * Held-out folds give each label a Platt calibration and an F1-optimal threshold (SCut).
 //! * [`TaggerModel`] = tokenizer + vectorizer + classifier + labels + metadata; it trains, tags, explains,
 //!   and saves/loads itself as one checksummed file.
+//! * [`cross_validate`] measures a whole training configuration on outer folds of the training data.
 
 mod artifact;
 mod calibrate;
+mod crossval;
 mod data;
 mod error;
 pub mod metrics;
@@ -23,6 +25,7 @@ mod tagger;
 
 pub use artifact::{FORMAT_VERSION, write_atomic};
 pub use calibrate::{Platt, f1_threshold, micro_f1_thresholds};
+pub use crossval::{CrossValidation, assign_folds, cross_validate};
 pub use data::{LabelSets, MultiLabelDataset, SparseRecords, dataset};
 pub use error::ModelError;
 pub use ovr::{CvReport, Decision, DecisionRule, OvrModel};

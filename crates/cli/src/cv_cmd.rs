@@ -1,0 +1,82 @@
+use crate::common::{labelled, read_config, read_inputs, set_threads, spinner};
+use anyhow::{Context, Result};
+use std::path::PathBuf;
+use std::time::Instant;
+use tagger_model::cross_validate;
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// Labelled corpus to split into folds (directory, file, .jsonl or -). Use training data, never a test split.
+    #[arg(long)]
+    corpus: PathBuf,
+    /// Training configuration to measure (JSON, as for `train`).
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Outer folds: each is tagged by a model trained on the others.
+    #[arg(long, default_value_t = 5)]
+    folds: usize,
+    /// Override the seed of the configuration (it also deals the folds).
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Worker threads (0 = one per core).
+    #[arg(long, default_value_t = 0)]
+    threads: usize,
+    /// One JSON object on stdout instead of a summary.
+    #[arg(long)]
+    json: bool,
+    /// No progress display.
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+pub fn run(args: Args) -> Result<()> {
+    set_threads(args.threads)?;
+    let mut config = read_config(args.config.as_deref())?;
+    if let Some(seed) = args.seed {
+        config.classifier.seed = seed;
+    }
+    let docs = read_inputs(std::slice::from_ref(&args.corpus))?;
+    let labels = labelled(&docs, "cross-validation")?;
+    let texts: Vec<&str> = docs.iter().map(|d| d.text.as_str()).collect();
+    let start = Instant::now();
+    let pb = spinner(args.quiet, "cross-validating");
+    let folds = args.folds;
+    let progress = |f: usize| pb.set_message(format!("training fold {} of {folds}", f + 1));
+    let cv = cross_validate(&texts, &labels, &config, folds, &progress)
+        .with_context(|| format!("cross-validating on {}", args.corpus.display()))?;
+    pb.finish_and_clear();
+    let seconds = start.elapsed().as_secs_f64();
+    let r = &cv.pooled;
+    if args.json {
+        let v = serde_json::json!({
+            "folds": cv.folds,
+            "docs": r.docs,
+            "labels": r.labels,
+            "micro_f1": r.micro_f1,
+            "macro_f1": r.macro_f1,
+            "micro_precision": r.micro_precision,
+            "micro_recall": r.micro_recall,
+            "p_at_1": r.p_at_1,
+            "p_at_3": r.p_at_3,
+            "p_at_5": r.p_at_5,
+            "ndcg_at_5": r.ndcg_at_5,
+            "fold_micro_f1": cv.fold_micro_f1,
+            "mean_micro_f1": cv.mean_micro_f1(),
+            "sd_micro_f1": cv.sd_micro_f1(),
+            "seconds": seconds,
+        });
+        println!("{v}");
+        return Ok(());
+    }
+    println!("{}-fold cross-validation on {} documents, {} gold labels ({seconds:.1} s)", cv.folds, r.docs, r.labels);
+    println!("pooled      micro-F1 {:.4}  macro-F1 {:.4}  P@1 {:.4}", r.micro_f1, r.macro_f1, r.p_at_1);
+    println!("            micro precision {:.4}  recall {:.4}", r.micro_precision, r.micro_recall);
+    let per_fold: Vec<String> = cv.fold_micro_f1.iter().map(|f| format!("{f:.4}")).collect();
+    println!(
+        "per fold    micro-F1 {}  (mean {:.4}, sd {:.4})",
+        per_fold.join(" "),
+        cv.mean_micro_f1(),
+        cv.sd_micro_f1()
+    );
+    Ok(())
+}
