@@ -74,6 +74,15 @@ pub fn run(args: Args) -> Result<()> {
         m.train_seconds,
         size as f64 / 1e6
     );
+    if !m.min_df_search.is_empty() {
+        let tried: Vec<String> = m
+            .min_df_search
+            .iter()
+            .map(|t| format!("{}: {:.4} ({} features)", t.min_df, t.micro_f1, t.features))
+            .collect();
+        let kept = m.config.as_ref().map_or(0, |c| c.features.min_df);
+        eprintln!("min_df {kept} kept after comparing held-out micro-F1 of {}", tried.join(", "));
+    }
     if let Some(cv) = &m.cv {
         let how = if cv.folds == 1 { "one held-out slice".to_owned() } else { format!("{}-fold", cv.folds) };
         eprintln!(

@@ -346,6 +346,59 @@ impl Vectorizer {
         Ok(Self { tokenizer, state, index, mask })
     }
 
+    /// This vectorizer with only the terms of document frequency ≥ `min_df`, and `rows` — this vectorizer's own
+    /// output on the corpus it was fitted on, whose column counts are those document frequencies — restricted to
+    /// them and L2-renormalised. Columns are ordered by document frequency, so the kept terms are a prefix of the
+    /// vocabulary and keep their column numbers; the result transforms text as a vectorizer fitted with that
+    /// `min_df` would (up to float rounding of the training rows). Lets a caller compare `min_df` values
+    /// without reading the corpus again.
+    pub fn restrict_min_df(&self, rows: &CsrMatrix, min_df: u32) -> Result<(Vectorizer, CsrMatrix), FeatureError> {
+        if self.state.config.hashing_bits.is_some() {
+            return Err(FeatureError::InvalidConfig("min_df does not apply in hashing mode".into()));
+        }
+        if rows.n_cols() != self.n_features() {
+            return Err(FeatureError::InvalidConfig(format!(
+                "rows have {} columns, the vocabulary {}",
+                rows.n_cols(),
+                self.n_features()
+            )));
+        }
+        let mut df = vec![0u32; self.n_features()];
+        for row in rows.rows() {
+            row.indices.iter().for_each(|&j| df[j as usize] += 1);
+        }
+        let keep = df.iter().take_while(|&&d| d >= min_df).count();
+        if keep == 0 {
+            return Err(FeatureError::EmptyVocabulary {
+                min_df,
+                max_df: self.state.config.max_df,
+                n_docs: self.state.n_docs,
+            });
+        }
+        let mut state = self.state.clone();
+        state.config.min_df = state.config.min_df.max(min_df);
+        state.terms.truncate(keep);
+        state.idf.truncate(keep);
+        let mut out = CsrMatrix::new(keep);
+        let (mut idx, mut val) = (Vec::new(), Vec::new());
+        for row in rows.rows() {
+            idx.clear();
+            val.clear();
+            for (&j, &v) in row.indices.iter().zip(row.data) {
+                if (j as usize) < keep {
+                    idx.push(j);
+                    val.push(v);
+                }
+            }
+            let norm = val.iter().map(|v| v * v).sum::<f32>().sqrt();
+            if norm > 0.0 {
+                val.iter_mut().for_each(|v| *v /= norm);
+            }
+            out.push_row(&idx, &val);
+        }
+        Ok((Vectorizer::from_state(state)?, out))
+    }
+
     /// The stored state (for serialisation).
     pub fn state(&self) -> &VectorizerState {
         &self.state

@@ -34,6 +34,27 @@ fn vocabulary_is_ordered_by_document_frequency_and_pruned_by_the_limits() {
 }
 
 #[test]
+fn restricting_min_df_matches_a_vectorizer_fitted_with_it() {
+    let all = fit(VectorizerConfig::default());
+    let rows = all.transform_batch(DOCS);
+    for min_df in [1, 2, 3] {
+        let (cut, cut_rows) = all.restrict_min_df(&rows, min_df).unwrap();
+        let direct = fit(VectorizerConfig { min_df, ..Default::default() });
+        assert_eq!(cut.state(), direct.state(), "min_df {min_df}");
+        let fresh = direct.transform_batch(DOCS);
+        assert_eq!(cut_rows.n_cols(), fresh.n_cols());
+        for (a, b) in cut_rows.rows().zip(fresh.rows()) {
+            assert_eq!(a.indices, b.indices, "min_df {min_df}");
+            assert!(a.data.iter().zip(b.data).all(|(x, y)| (x - y).abs() < 1e-6), "{:?} vs {:?}", a.data, b.data);
+        }
+    }
+    assert!(matches!(all.restrict_min_df(&rows, 5), Err(FeatureError::EmptyVocabulary { min_df: 5, .. })));
+    let hashed = fit(VectorizerConfig { hashing_bits: Some(8), ..Default::default() });
+    assert!(hashed.restrict_min_df(&hashed.transform_batch(DOCS), 2).is_err());
+    assert!(all.restrict_min_df(&hashed.transform_batch(DOCS), 2).is_err(), "column counts differ");
+}
+
+#[test]
 fn tfidf_uses_the_fitted_idf_even_for_a_single_document() {
     let v = fit(VectorizerConfig::default());
     // "cat cat dog": tf(cat)=2 -> 1+ln 2; idf(cat)=ln(5/3)+1; idf(dog)=ln(5/2)+1; then L2 norm.

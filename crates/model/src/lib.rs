@@ -32,6 +32,6 @@ pub use ovr::{CvReport, Decision, DecisionRule, OvrModel};
 pub use params::{OvrParams, ThresholdObjective, ValidOvrParams};
 pub use solver::Loss;
 pub use tagger::{
-    BatchSink, CorpusProfile, InMemory, ResolvedConfig, Stage, TRAIN_BATCH, Tag, TagExplanation, TaggerModel,
-    TermEvidence, TrainConfig, TrainingMeta, TrainingSource, profile,
+    BatchSink, CJK_MIN_DF_CANDIDATES, CorpusProfile, InMemory, MinDfTrial, ResolvedConfig, Stage, TRAIN_BATCH, Tag,
+    TagExplanation, TaggerModel, TermEvidence, TrainConfig, TrainingMeta, TrainingSource, profile,
 };
