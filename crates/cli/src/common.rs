@@ -5,7 +5,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use std::io::Read;
 use std::path::Path;
 use std::time::Duration;
-use tagger_corpus::{Corpus, Document, parse_document, parse_jsonl_line};
+use tagger_corpus::{Corpus, Document, jsonl_record, parse_document};
 use tagger_model::{BatchSink, ModelError, TRAIN_BATCH, TrainingSource};
 
 /// Read every document of the given inputs (`-` is standard input: JSONL if it starts with `{`, after an
@@ -21,8 +21,8 @@ pub fn read_inputs(inputs: &[std::path::PathBuf]) -> Result<Vec<Document>> {
                 let text = std::str::from_utf8(&raw)
                     .map_err(|e| anyhow::anyhow!("<stdin>: invalid UTF-8 at byte {}", e.valid_up_to()))?;
                 for (i, line) in text.lines().enumerate() {
-                    if !line.trim().is_empty() {
-                        docs.push(parse_jsonl_line(Path::new("<stdin>"), i + 1, line.trim_start_matches('\u{feff}'))?);
+                    if let Some(rec) = jsonl_record(Path::new("<stdin>"), i + 1, line) {
+                        docs.push(rec?);
                     }
                 }
             } else {

@@ -26,7 +26,7 @@ pub mod synth;
 mod write;
 
 pub use error::CorpusError;
-pub use read::{Corpus, parse_document, parse_jsonl_line, read_document};
+pub use read::{Corpus, jsonl_record, parse_document, parse_jsonl_line, read_document};
 pub use write::{to_jsonl_line, write_document};
 
 use serde::{Deserialize, Serialize};

@@ -168,6 +168,13 @@ pub fn parse_jsonl_line(path: &Path, line_no: usize, line: &str) -> Result<Docum
     Ok(Document { id, labels: rec.labels, text: rec.text })
 }
 
+/// One line of a JSONL corpus: `None` for a blank line, else the parsed record. A byte-order mark at the start
+/// of line 1 is ignored. `path` and `line_no` (1-based) only name the line in errors.
+pub fn jsonl_record(path: &Path, line_no: usize, line: &str) -> Option<Result<Document, CorpusError>> {
+    let line = if line_no == 1 { line.trim_start_matches('\u{feff}') } else { line };
+    (!line.trim().is_empty()).then(|| parse_jsonl_line(path, line_no, line))
+}
+
 impl Iterator for Corpus {
     type Item = Result<Document, CorpusError>;
 
@@ -199,11 +206,9 @@ impl Iterator for Corpus {
                             return Some(Err(err));
                         }
                         Some(Ok(text)) => {
-                            let text = if *line == 1 { text.trim_start_matches('\u{feff}').to_owned() } else { text };
-                            if text.trim().is_empty() {
-                                continue;
+                            if let Some(rec) = jsonl_record(path, *line, &text) {
+                                return Some(rec);
                             }
-                            return Some(parse_jsonl_line(path, *line, &text));
                         }
                     }
                 }
