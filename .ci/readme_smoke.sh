@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Runs the README's main command (serve the default models) exactly as written, then the README's grpcurl
+# lines against it, and checks their answers; finally stops the server with SIGTERM and expects a clean exit.
+# grpcurl is the Rust port (crates.io `grpcurl-rs`, same command line as fullstorydev/grpcurl), installed from
+# the package registry into .ci/tools on first use.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+tools="$PWD/.ci/tools"
+if [ ! -x "$tools/bin/grpcurl" ]; then
+  cargo install --locked grpcurl-rs --version 0.2.1 --root "$tools" --quiet
+fi
+export PATH="$tools/bin:$PATH"
+
+# The first line of the README's first sh block is the main command.
+main_cmd=$(awk '/^```sh/{f=1; next} f{print; exit}' README.md | sed 's/ *#.*$//')
+[[ "$main_cmd" == "cargo run --release -p tagger -- serve" ]] || { echo "unexpected main command: $main_cmd" >&2; exit 1; }
+cargo build --release -p tagger --locked --quiet
+log=$(mktemp)
+setsid bash -c "exec $main_cmd" >"$log" 2>&1 &
+pid=$!
+stop() { kill -TERM -- "-$pid" 2>/dev/null || true; }
+trap stop EXIT
+for _ in $(seq 120); do
+  grpcurl -plaintext -d '{"service": ""}' 127.0.0.1:50051 grpc.health.v1.Health/Check 2>/dev/null | grep -q SERVING && break
+  kill -0 "$pid" 2>/dev/null || { echo "server exited:" >&2; cat "$log" >&2; exit 1; }
+  sleep 0.5
+done
+
+# The README's grpcurl commands (backslash continuations joined), each with what its answer must contain.
+mapfile -t calls < <(awk '/^```sh/{f=1; next} /^```/{f=0} f' README.md | sed -e ':a' -e '/\\$/N; s/\\\n *//; ta' \
+  | grep '^grpcurl ' | sed 's/ *# .*$//')
+[ "${#calls[@]}" -eq 3 ] || { echo "expected 3 grpcurl lines in README.md, found ${#calls[@]}" >&2; exit 1; }
+expect=('"label": "CRUDE"' 'tagger.v1.Tagger' '"status": "SERVING"')
+for i in "${!calls[@]}"; do
+  echo "\$ ${calls[$i]}"
+  out=$(bash -c "${calls[$i]}")
+  echo "$out" | head -12
+  grep -qF "${expect[$i]}" <<<"$out" || { echo "answer lacks ${expect[$i]}" >&2; exit 1; }
+done
+grpcurl -plaintext 127.0.0.1:50051 list | grep -qx 'grpc.health.v1.Health'
+
+trap - EXIT
+kill -TERM -- "-$pid"
+code=0
+wait "$pid" || code=$?
+[ "$code" -eq 0 ] || { echo "server exited with $code after SIGTERM:" >&2; cat "$log" >&2; exit 1; }
+echo "README smoke test: main command served, 3 grpcurl calls answered, clean shutdown"
