@@ -240,6 +240,40 @@ impl TrainingSource for InMemory<'_> {
     }
 }
 
+/// Fit the classifier on the features of each `min_df` candidate (a prefix of the vocabulary, see
+/// [`Vectorizer::restrict_min_df`]) and keep the first with the best held-out micro-F1; candidates past one that
+/// leaves no feature are not tried.
+fn fit_best_min_df(
+    params: &ValidOvrParams,
+    vectorizer: &Vectorizer,
+    x: &CsrMatrix,
+    sets: &[Vec<u32>],
+    n_labels: usize,
+    candidates: &[u32],
+) -> Result<(Vectorizer, OvrModel, Vec<MinDfTrial>), ModelError> {
+    let mut best: Option<(f64, OvrModel, Vectorizer)> = None;
+    let mut trials = Vec::new();
+    for &m in candidates {
+        let (v, rows) = if m <= vectorizer.state().config.min_df {
+            (vectorizer.clone(), x.clone())
+        } else {
+            match vectorizer.restrict_min_df(x, m) {
+                Ok(r) => r,
+                Err(tagger_features::FeatureError::EmptyVocabulary { .. }) => break,
+                Err(e) => return Err(e.into()),
+            }
+        };
+        let clf = params.fit(&dataset(rows, LabelSets::new(sets.to_vec(), n_labels)?)?)?;
+        let score = clf.cv.as_ref().map_or(f64::NEG_INFINITY, |c| c.micro_f1);
+        trials.push(MinDfTrial { min_df: m, features: v.n_features(), micro_f1: score });
+        if best.as_ref().is_none_or(|b| score > b.0) {
+            best = Some((score, clf, v));
+        }
+    }
+    let (_, clf, v) = best.ok_or_else(|| ModelError::InvalidData("no min_df candidate leaves any feature".into()))?;
+    Ok((v, clf, trials))
+}
+
 impl TaggerModel {
     /// Train on texts and their label names. Labels are numbered in sorted order; documents may have no labels.
     pub fn train(
@@ -329,35 +363,13 @@ impl TaggerModel {
             // One held-out slice at this size: a search would multiply the cost of the largest fits.
             candidates.clear();
         }
-        let (mut vectorizer, mut feat_cfg, mut min_df_search) = (vectorizer, feat_cfg, Vec::new());
-        let mut classifier = if candidates.is_empty() {
-            params.fit(&dataset(x, LabelSets::new(sets, n_labels)?)?)?
+        let mut feat_cfg = feat_cfg;
+        let (vectorizer, mut classifier, min_df_search) = if candidates.is_empty() {
+            (vectorizer, params.fit(&dataset(x, LabelSets::new(sets, n_labels)?)?)?, Vec::new())
         } else {
-            let mut best: Option<(f64, OvrModel, Vectorizer)> = None;
-            for &m in &candidates {
-                let (v, rows) = if m <= feat_cfg.min_df {
-                    (vectorizer.clone(), x.clone())
-                } else {
-                    match vectorizer.restrict_min_df(&x, m) {
-                        Ok(r) => r,
-                        // Larger values would leave nothing either.
-                        Err(tagger_features::FeatureError::EmptyVocabulary { .. }) => break,
-                        Err(e) => return Err(e.into()),
-                    }
-                };
-                let clf = params.fit(&dataset(rows, LabelSets::new(sets.clone(), n_labels)?)?)?;
-                let score = clf.cv.as_ref().map_or(f64::NEG_INFINITY, |c| c.micro_f1);
-                min_df_search.push(MinDfTrial { min_df: m, features: v.n_features(), micro_f1: score });
-                if best.as_ref().is_none_or(|b| score > b.0) {
-                    best = Some((score, clf, v));
-                }
-            }
-            let Some((_, clf, v)) = best else {
-                return Err(ModelError::InvalidData("no min_df candidate leaves any feature".into()));
-            };
-            vectorizer = v;
-            feat_cfg.min_df = vectorizer.state().config.min_df;
-            clf
+            let (v, clf, trials) = fit_best_min_df(&params, &vectorizer, &x, &sets, n_labels, &candidates)?;
+            feat_cfg.min_df = v.state().config.min_df;
+            (v, clf, trials)
         };
         classifier.rule = config.decision;
         let meta = TrainingMeta {
