@@ -264,7 +264,13 @@ fn fit_best_min_df(
             }
         };
         let clf = params.fit(&dataset(rows, LabelSets::new(sets.to_vec(), n_labels)?)?)?;
-        let score = clf.cv.as_ref().map_or(f64::NEG_INFINITY, |c| c.micro_f1);
+        // No held-out report (too few documents for the folds, or too many cells to keep): nothing to compare.
+        let Some(score) = clf.cv.as_ref().map(|c| c.micro_f1) else {
+            if best.is_none() {
+                best = Some((f64::NEG_INFINITY, clf, v));
+            }
+            break;
+        };
         trials.push(MinDfTrial { min_df: m, features: v.n_features(), micro_f1: score });
         if best.as_ref().is_none_or(|b| score > b.0) {
             best = Some((score, clf, v));

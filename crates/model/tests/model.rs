@@ -82,6 +82,10 @@ fn chinese_features_pick_min_df_on_the_calibration_folds() {
     let sizes: Vec<usize> = model.meta.min_df_search.iter().map(|t| t.features).collect();
     assert!(sizes.windows(2).all(|w| w[0] > w[1]), "larger min_df, fewer features: {sizes:?}");
 
+    // Too few documents for calibration folds: nothing to compare, the configured min_df is kept.
+    let tiny = train(&docs[..8], &TrainConfig::default());
+    assert!(tiny.meta.min_df_search.is_empty() && tiny.meta.cv.is_none());
+    assert_eq!(tiny.meta.config.as_ref().unwrap().features.min_df, 2);
     // No search for words, for configured features, or when switched off.
     assert!(train(&fixture(false, 300, 17), &TrainConfig::default()).meta.min_df_search.is_empty());
     let mut config = TrainConfig { min_df_candidates: Some(Vec::new()), ..TrainConfig::default() };
