@@ -26,8 +26,9 @@ pub struct TrainConfig {
     pub classifier: ValidOvrParams,
     /// Decision rule stored in the model.
     pub decision: DecisionRule,
-    /// `min_df` values compared on the calibration folds: the classifier is fitted on the features of each and
-    /// the one with the best held-out micro-F1 is kept (ties: the smaller). `None` = chosen from the corpus:
+    /// `min_df` values compared on the calibration folds, in increasing order: the classifier is fitted on the
+    /// features of each and the one with the best held-out micro-F1 is kept (ties: the smaller; the search stops
+    /// at the first value that does worse than the best so far). `None` = chosen from the corpus:
     /// [`CJK_MIN_DF_CANDIDATES`] when the features are the automatic Chinese ones (character n-grams, whose rare
     /// members are mostly noise in a small corpus), none otherwise. Needs calibration folds (not the single
     /// held-out slice of large corpora); ignored in hashing mode.
@@ -240,9 +241,11 @@ impl TrainingSource for InMemory<'_> {
     }
 }
 
-/// Fit the classifier on the features of each `min_df` candidate (a prefix of the vocabulary, see
-/// [`Vectorizer::restrict_min_df`]) and keep the first with the best held-out micro-F1; candidates past one that
-/// leaves no feature are not tried.
+/// Fit the classifier on the features of each `min_df` candidate in increasing order (a prefix of the vocabulary,
+/// see [`Vectorizer::restrict_min_df`]) and keep the first with the best held-out micro-F1. The search stops at
+/// the first candidate that does worse than the best so far (held-out F1 rises to a plateau, then falls, as
+/// `min_df` grows; the smallest candidates cost the most, so a corpus that gains nothing pays for two fits, not
+/// all) and at one that leaves no feature.
 fn fit_best_min_df(
     params: &ValidOvrParams,
     vectorizer: &Vectorizer,
@@ -272,8 +275,10 @@ fn fit_best_min_df(
             break;
         };
         trials.push(MinDfTrial { min_df: m, features: v.n_features(), micro_f1: score });
-        if best.as_ref().is_none_or(|b| score > b.0) {
-            best = Some((score, clf, v));
+        match &best {
+            Some(b) if score < b.0 => break,
+            Some(b) if score == b.0 => {}
+            _ => best = Some((score, clf, v)),
         }
     }
     let (_, clf, v) = best.ok_or_else(|| ModelError::InvalidData("no min_df candidate leaves any feature".into()))?;

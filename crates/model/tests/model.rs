@@ -67,9 +67,18 @@ fn learns_generated_corpora_in_both_scripts() {
 fn chinese_features_pick_min_df_on_the_calibration_folds() {
     let docs = fixture(true, 300, 17);
     let model = train(&docs, &TrainConfig::default());
-    let tried: Vec<u32> = model.meta.min_df_search.iter().map(|t| t.min_df).collect();
-    assert_eq!(tried, tagger_model::CJK_MIN_DF_CANDIDATES, "automatic Chinese features compare every candidate");
-    let best = model.meta.min_df_search.iter().map(|t| t.micro_f1).fold(f64::MIN, f64::max);
+    let trials = &model.meta.min_df_search;
+    let tried: Vec<u32> = trials.iter().map(|t| t.min_df).collect();
+    assert!(tried.len() >= 2, "automatic Chinese features compare candidates: {trials:?}");
+    assert_eq!(tried, tagger_model::CJK_MIN_DF_CANDIDATES[..tried.len()], "in increasing order");
+    let best = trials.iter().map(|t| t.micro_f1).fold(f64::MIN, f64::max);
+    // Every trial but the last is at least as good as all before it; the search stops at the first worse one.
+    for i in 1..trials.len() - 1 {
+        assert!(trials[..i].iter().all(|t| t.micro_f1 <= trials[i].micro_f1), "went on after a worse one: {trials:?}");
+    }
+    if tried.len() < tagger_model::CJK_MIN_DF_CANDIDATES.len() {
+        assert!(trials.last().unwrap().micro_f1 < best, "stopped without a worse candidate: {trials:?}");
+    }
     let chosen = model.meta.min_df_search.iter().find(|t| t.micro_f1 == best).unwrap();
     let features = &model.meta.config.as_ref().unwrap().features;
     assert_eq!(features.min_df, chosen.min_df, "the first best candidate is kept and recorded");
@@ -79,7 +88,7 @@ fn chinese_features_pick_min_df_on_the_calibration_folds() {
     let (texts, _) = split(&docs);
     let direct = Vectorizer::fit(TokenizerConfig::default(), features.clone(), &texts).unwrap();
     assert_eq!(direct.state(), model.vectorizer().state());
-    let sizes: Vec<usize> = model.meta.min_df_search.iter().map(|t| t.features).collect();
+    let sizes: Vec<usize> = trials.iter().map(|t| t.features).collect();
     assert!(sizes.windows(2).all(|w| w[0] > w[1]), "larger min_df, fewer features: {sizes:?}");
 
     // Too few documents for calibration folds: nothing to compare, the configured min_df is kept.
