@@ -36,6 +36,7 @@ pub fn run(args: Args) -> Result<()> {
         config.classifier.seed = seed;
     }
     let docs = read_inputs(std::slice::from_ref(&args.corpus))?;
+    anyhow::ensure!(!docs.is_empty(), "{} holds no documents", args.corpus.display());
     let labels = labelled(&docs, "cross-validation")?;
     let texts: Vec<&str> = docs.iter().map(|d| d.text.as_str()).collect();
     let start = Instant::now();

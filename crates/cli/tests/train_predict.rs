@@ -162,5 +162,9 @@ fn cv_reports_held_out_figures_for_a_configuration() {
     assert!(!out.status.success() && err.contains("parsing training config") && err.contains("cee"), "{err}");
     let out = tagger(&["cv", "--corpus", s(&train), "--folds", "1", "-q"]);
     assert!(String::from_utf8_lossy(&out.stderr).contains("2 to 200 folds"));
+    let empty = root.join("empty");
+    std::fs::create_dir_all(&empty).unwrap();
+    let out = tagger(&["cv", "--corpus", s(&empty), "-q"]);
+    assert!(!out.status.success() && String::from_utf8_lossy(&out.stderr).contains("holds no documents"));
     std::fs::remove_dir_all(&root).unwrap();
 }
