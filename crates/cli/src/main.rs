@@ -1,6 +1,11 @@
 //! The `tagger` binary. Only this crate reads arguments and the environment, and prints.
 #![allow(clippy::print_stdout, clippy::print_stderr, reason = "a command-line program reports on stdout/stderr")]
 
+/// mimalloc instead of glibc's allocator: the server allocates a document's tags on a compute thread and frees
+/// them on a network thread, which glibc's per-thread arenas handle poorly (see BENCHMARKS.md, "Allocator").
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 mod common;
 mod cv_cmd;
 mod eval_cmd;
