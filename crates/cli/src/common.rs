@@ -105,9 +105,18 @@ pub fn set_threads(threads: usize) -> Result<()> {
     Ok(())
 }
 
-/// The training configuration in `path` (JSON, every field optional), or the defaults.
-pub fn read_config(path: Option<&std::path::Path>) -> Result<tagger_model::TrainConfig> {
-    let Some(p) = path else { return Ok(tagger_model::TrainConfig::default()) };
-    let raw = std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?;
-    serde_json::from_str(&raw).with_context(|| format!("parsing training config {}", p.display()))
+/// The training configuration in `path` (JSON, every field optional), or the defaults; `seed` overrides the
+/// classifier's seed.
+pub fn read_config(path: Option<&std::path::Path>, seed: Option<u64>) -> Result<tagger_model::TrainConfig> {
+    let mut config: tagger_model::TrainConfig = match path {
+        None => tagger_model::TrainConfig::default(),
+        Some(p) => {
+            let raw = std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?;
+            serde_json::from_str(&raw).with_context(|| format!("parsing training config {}", p.display()))?
+        }
+    };
+    if let Some(seed) = seed {
+        config.classifier.seed = seed;
+    }
+    Ok(config)
 }

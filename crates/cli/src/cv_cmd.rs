@@ -31,10 +31,7 @@ pub struct Args {
 
 pub fn run(args: Args) -> Result<()> {
     set_threads(args.threads)?;
-    let mut config = read_config(args.config.as_deref())?;
-    if let Some(seed) = args.seed {
-        config.classifier.seed = seed;
-    }
+    let config = read_config(args.config.as_deref(), args.seed)?;
     let docs = read_inputs(std::slice::from_ref(&args.corpus))?;
     anyhow::ensure!(!docs.is_empty(), "{} holds no documents", args.corpus.display());
     let labels = labelled(&docs, "cross-validation")?;

@@ -29,10 +29,7 @@ pub struct Args {
 
 pub fn run(args: Args) -> Result<()> {
     set_threads(args.threads)?;
-    let mut config = read_config(args.config.as_deref())?;
-    if let Some(seed) = args.seed {
-        config.classifier.seed = seed;
-    }
+    let config = read_config(args.config.as_deref(), args.seed)?;
     let start = Instant::now();
     let pb = spinner(args.quiet, "reading corpus");
     let progress = |s: Stage| {
