@@ -35,6 +35,7 @@ pub fn run(args: Args) -> Result<()> {
     let progress = |s: Stage| {
         pb.set_message(match s {
             Stage::Vocabulary => "reading corpus: vocabulary",
+            Stage::Pilot => "comparing feature sets on a pilot sample",
             Stage::Features => "reading corpus again: TF-IDF",
             Stage::Classifier => "fitting classifier and calibration",
         })
@@ -71,6 +72,20 @@ pub fn run(args: Args) -> Result<()> {
         m.train_seconds,
         size as f64 / 1e6
     );
+    if !m.feature_search.is_empty() {
+        let tried: Vec<String> = m
+            .feature_search
+            .iter()
+            .map(|t| {
+                format!("{}{}: {:.4} ({} values)", t.name, if t.chosen { " (chosen)" } else { "" }, t.micro_f1, t.nnz)
+            })
+            .collect();
+        let (docs, labels) = m.feature_search.first().map_or((0, 0), |t| (t.docs, t.labels));
+        eprintln!(
+            "features compared on a pilot of {docs} docs and {labels} labels (held-out micro-F1): {}",
+            tried.join(", ")
+        );
+    }
     if !m.min_df_search.is_empty() {
         let tried: Vec<String> = m
             .min_df_search
@@ -83,8 +98,8 @@ pub fn run(args: Args) -> Result<()> {
     if let Some(cv) = &m.cv {
         let how = if cv.folds == 1 { "one held-out slice".to_owned() } else { format!("{}-fold", cv.folds) };
         eprintln!(
-            "held-out ({how}) estimate: micro-F1 {:.4}, macro-F1 {:.4}, P@1 {:.4}",
-            cv.micro_f1, cv.macro_f1, cv.p_at_1
+            "held-out ({how}) estimate: micro-F1 {:.4} (precision {:.4}, recall {:.4}), macro-F1 {:.4}, P@1 {:.4}",
+            cv.micro_f1, cv.micro_precision, cv.micro_recall, cv.macro_f1, cv.p_at_1
         );
     }
     Ok(())

@@ -59,6 +59,29 @@ impl CsrMatrix {
         self.indptr.push(self.indices.len());
     }
 
+    /// The transpose (columns become rows), by a counting sort: O(nnz), rows of the result sorted.
+    pub fn transpose(&self) -> CsrMatrix {
+        let mut indptr = vec![0usize; self.n_cols + 1];
+        for &j in &self.indices {
+            indptr[j as usize + 1] += 1;
+        }
+        for j in 0..self.n_cols {
+            indptr[j + 1] += indptr[j];
+        }
+        let mut next = indptr.clone();
+        let mut indices = vec![0u32; self.indices.len()];
+        let mut data = vec![0f32; self.data.len()];
+        for (i, w) in self.indptr.windows(2).enumerate() {
+            for k in w[0]..w[1] {
+                let j = self.indices[k] as usize;
+                indices[next[j]] = i as u32;
+                data[next[j]] = self.data[k];
+                next[j] += 1;
+            }
+        }
+        CsrMatrix { n_cols: self.n_rows(), indptr, indices, data }
+    }
+
     /// Append all rows of `other` (same column count).
     pub fn append(&mut self, other: &CsrMatrix) {
         let base = self.indices.len();

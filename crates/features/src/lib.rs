@@ -9,8 +9,10 @@
 
 mod csr;
 mod error;
+mod refit;
 mod vectorizer;
 
 pub use csr::{CsrMatrix, SparseRow};
 pub use error::FeatureError;
+pub use refit::{Refitter, SubsetFit};
 pub use vectorizer::{DfCounter, Explained, Vectorizer, VectorizerConfig, VectorizerState, fnv1a};

@@ -54,6 +54,65 @@ fn restricting_min_df_matches_a_vectorizer_fitted_with_it() {
     assert!(all.restrict_min_df(&hashed.transform_batch(DOCS), 2).is_err(), "column counts differ");
 }
 
+/// Issue 16: calibration folds see a held-out document as a model fitted on the other documents would see a
+/// new one. The refitted rows of every document equal (term by term) what a vectorizer fitted on the subset
+/// alone gives, for held-out documents too: terms only the held-out documents bring in disappear. (Not with
+/// `max_features`, where a term the whole corpus's cut dropped cannot come back; see `Refitter::rows`.)
+#[test]
+fn refitted_rows_match_a_vectorizer_fitted_on_the_subset() {
+    let docs: &[&str] =
+        &["the cat sat", "the dog sat", "the cat ran fast", "a dog ran", "cat and dog", "fast fast cat", "我 的 猫"];
+    let configs = [
+        VectorizerConfig::default(),
+        VectorizerConfig { min_df: 2, ..Default::default() },
+        VectorizerConfig { max_df: 0.6, ..Default::default() },
+        VectorizerConfig { ngram_max: 2, min_df: 2, char_ngram_max: 2, ..Default::default() },
+    ];
+    let subsets: [&[u32]; 3] = [&[0, 1, 2, 3], &[1, 3, 4, 5, 6], &[0, 2, 4, 6]];
+    for cfg in &configs {
+        let all = Vectorizer::fit(TokenizerConfig::default(), cfg.clone(), docs).unwrap();
+        let rows = all.transform_batch(docs);
+        for fit_docs in subsets {
+            let got = all.refitter().rows(&rows, fit_docs).unwrap();
+            let texts: Vec<&str> = fit_docs.iter().map(|&d| docs[d as usize]).collect();
+            let Ok(sub) = Vectorizer::fit(TokenizerConfig::default(), cfg.clone(), &texts) else { continue };
+            for (d, text) in docs.iter().enumerate() {
+                let named = |v: &Vectorizer, idx: &[u32], val: &[f32]| -> Vec<(String, f32)> {
+                    let mut t: Vec<(String, f32)> =
+                        idx.iter().zip(val).map(|(&j, &x)| (v.term(j).unwrap().to_owned(), x)).collect();
+                    t.sort_by(|a, b| a.0.cmp(&b.0));
+                    t
+                };
+                let expect = sub.transform(text);
+                let (e, g) = (expect.row(0), got.row(d));
+                let (e, g) = (named(&sub, e.indices, e.data), named(&all, g.indices, g.data));
+                let terms = |x: &[(String, f32)]| x.iter().map(|t| t.0.clone()).collect::<Vec<_>>();
+                assert_eq!(terms(&g), terms(&e), "{cfg:?} subset {fit_docs:?} doc {d}");
+                assert!(g.iter().zip(&e).all(|(a, b)| (a.1 - b.1).abs() < 1e-5), "{cfg:?} doc {d}: {g:?} vs {e:?}");
+            }
+        }
+    }
+    let all = Vectorizer::fit(TokenizerConfig::default(), VectorizerConfig::default(), docs).unwrap();
+    let rows = all.transform_batch(docs);
+    assert!(all.refitter().rows(&rows, &[0, 99]).is_err(), "a document out of range is an error");
+    let other = Vectorizer::fit(TokenizerConfig::default(), VectorizerConfig::default(), &docs[..2]).unwrap();
+    assert!(other.refitter().rows(&rows, &[0]).is_err(), "rows of another vocabulary");
+}
+
+#[test]
+fn transpose_turns_rows_into_columns() {
+    let mut m = tagger_features::CsrMatrix::new(4);
+    m.push_row(&[0, 3], &[1.0, 2.0]);
+    m.push_row(&[], &[]);
+    m.push_row(&[1, 3], &[3.0, 4.0]);
+    let t = m.transpose();
+    assert_eq!((t.n_rows(), t.n_cols()), (4, 3));
+    let rows: Vec<(Vec<u32>, Vec<f32>)> = t.rows().map(|r| (r.indices.to_vec(), r.data.to_vec())).collect();
+    assert_eq!(rows, [(vec![0], vec![1.0]), (vec![2], vec![3.0]), (vec![], vec![]), (vec![0, 2], vec![2.0, 4.0])]);
+    assert!(t.validate().is_ok());
+    assert_eq!(t.transpose(), m);
+}
+
 #[test]
 fn tfidf_uses_the_fitted_idf_even_for_a_single_document() {
     let v = fit(VectorizerConfig::default());

@@ -23,7 +23,7 @@ use tagger_tokenize::TokenizerConfig;
 
 const MAGIC: &[u8; 8] = b"TAGGERMD";
 /// The model format this build writes and the newest it reads.
-pub const FORMAT_VERSION: u32 = 2;
+pub const FORMAT_VERSION: u32 = 3;
 const HEADER_LEN: usize = 24;
 
 #[derive(Serialize, Deserialize)]

@@ -2,23 +2,38 @@
 
 use linfa::DatasetBase;
 use linfa::dataset::Records;
-use tagger_features::CsrMatrix;
+use tagger_features::{CsrMatrix, Refitter};
 
-/// Sparse rows as linfa records. linfa 0.8's own classifiers only accept dense `ndarray` input; this newtype
+/// Sparse rows as linfa records. linfa 0.8's own classifiers only accept dense `ndarray` input; this type
 /// lets our classifier take part in linfa's `Fit`/`Predict` traits without densifying (50k × 200k features
 /// would be 40 GB in `f32`).
 #[derive(Debug, Clone, PartialEq)]
-pub struct SparseRecords(pub CsrMatrix);
+pub struct SparseRecords {
+    /// The rows.
+    pub rows: CsrMatrix,
+    /// How the rows were made from the corpus, when they are a vectorizer's output on the training corpus
+    /// itself: calibration folds then rebuild each fold's rows as a vectorizer fitted on that fold's training
+    /// documents would give them (see [`Refitter`]), so held-out documents look like new ones. Without it, the
+    /// rows are used as they are.
+    pub refit: Option<Refitter>,
+}
+
+impl SparseRecords {
+    /// Rows used as they are.
+    pub fn new(rows: CsrMatrix) -> Self {
+        Self { rows, refit: None }
+    }
+}
 
 impl Records for SparseRecords {
     type Elem = f32;
 
     fn nsamples(&self) -> usize {
-        self.0.n_rows()
+        self.rows.n_rows()
     }
 
     fn nfeatures(&self) -> usize {
-        self.0.n_cols()
+        self.rows.n_cols()
     }
 }
 
@@ -62,12 +77,18 @@ pub type MultiLabelDataset = DatasetBase<SparseRecords, LabelSets>;
 
 /// Make a dataset, checking that records and targets have the same number of samples.
 pub fn dataset(x: CsrMatrix, y: LabelSets) -> Result<MultiLabelDataset, crate::ModelError> {
-    if x.n_rows() != y.sets.len() {
+    records_dataset(SparseRecords::new(x), y)
+}
+
+/// Make a dataset from records (rows with their [`Refitter`]), checking that records and targets have the same
+/// number of samples.
+pub fn records_dataset(x: SparseRecords, y: LabelSets) -> Result<MultiLabelDataset, crate::ModelError> {
+    if x.rows.n_rows() != y.sets.len() {
         return Err(crate::ModelError::InvalidData(format!(
             "{} feature rows but {} label sets",
-            x.n_rows(),
+            x.rows.n_rows(),
             y.sets.len()
         )));
     }
-    Ok(DatasetBase::new(SparseRecords(x), y))
+    Ok(DatasetBase::new(x, y))
 }

@@ -20,18 +20,20 @@ mod error;
 pub mod metrics;
 mod ovr;
 mod params;
+mod pilot;
 mod solver;
 mod tagger;
 
 pub use artifact::{FORMAT_VERSION, write_atomic};
 pub use calibrate::{Platt, f1_threshold, micro_f1_thresholds};
 pub use crossval::{CrossValidation, assign_folds, cross_validate};
-pub use data::{LabelSets, MultiLabelDataset, SparseRecords, dataset};
+pub use data::{LabelSets, MultiLabelDataset, SparseRecords, dataset, records_dataset};
 pub use error::ModelError;
 pub use ovr::{CvReport, Decision, DecisionRule, OvrModel};
 pub use params::{OvrParams, ThresholdObjective, ValidOvrParams};
+pub use pilot::{FeatureTrial, PilotConfig};
 pub use solver::Loss;
 pub use tagger::{
-    BatchSink, CJK_MIN_DF_CANDIDATES, CorpusProfile, InMemory, MinDfTrial, ResolvedConfig, Stage, TRAIN_BATCH, Tag,
-    TagExplanation, TaggerModel, TermEvidence, TrainConfig, TrainingMeta, TrainingSource, profile,
+    BatchSink, CJK_MIN_DF_CANDIDATES, CorpusProfile, FeatureArm, InMemory, MinDfTrial, ResolvedConfig, Stage,
+    TRAIN_BATCH, Tag, TagExplanation, TaggerModel, TermEvidence, TrainConfig, TrainingMeta, TrainingSource, profile,
 };

@@ -10,7 +10,7 @@ use linfa::traits::{Fit, PredictInplace};
 use ndarray::Array2;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
-use tagger_features::{CsrMatrix, SparseRow};
+use tagger_features::{CsrMatrix, SparseRow, SubsetFit};
 
 /// How tags are chosen from label probabilities.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -69,6 +69,10 @@ pub struct CvReport {
     pub folds: usize,
     /// Micro-F1 of the model's decision rule on out-of-fold probabilities.
     pub micro_f1: f64,
+    /// Micro-averaged precision of the same.
+    pub micro_precision: f64,
+    /// Micro-averaged recall of the same.
+    pub micro_recall: f64,
     /// Macro-F1 of the same.
     pub macro_f1: f64,
     /// P@1 of the same.
@@ -101,7 +105,8 @@ pub struct OvrModel {
 }
 
 struct LabelFit {
-    weights: Vec<f64>,
+    /// Kept weights (`|w| ≥ prune_below`), by increasing feature.
+    weights: Vec<(u32, f32)>,
     bias: f64,
     platt: Platt,
     threshold: f32,
@@ -121,15 +126,16 @@ impl Fit<SparseRecords, LabelSets, ModelError> for ValidOvrParams {
     type Object = OvrModel;
 
     fn fit(&self, ds: &DatasetBase<SparseRecords, LabelSets>) -> Result<OvrModel, ModelError> {
-        let x = &ds.records.0;
+        let x = &ds.records.rows;
         let sets = ds.targets.sets();
         let (n, n_labels) = (x.n_rows(), ds.targets.n_labels());
         if n == 0 || n != sets.len() {
             return Err(ModelError::InvalidData(format!("{n} rows and {} label sets", sets.len())));
         }
         let bias = f64::from(self.bias);
-        let sq_norms: Vec<f64> =
-            x.rows().map(|r| r.data.iter().map(|&v| f64::from(v).powi(2)).sum::<f64>() + bias * bias).collect();
+        let sq_norms_of = |x: &CsrMatrix| -> Vec<f64> {
+            x.rows().map(|r| r.data.iter().map(|&v| f64::from(v).powi(2)).sum::<f64>() + bias * bias).collect()
+        };
         let mut positives: Vec<Vec<u32>> = vec![Vec::new(); n_labels];
         for (d, s) in sets.iter().enumerate() {
             for &l in s {
@@ -174,6 +180,16 @@ impl Fit<SparseRecords, LabelSets, ModelError> for ValidOvrParams {
             calib_pos[d as usize] = k as u32;
         }
         let keep_oof = folds > 0 && calib.len().saturating_mul(n_labels) <= MAX_OOF_CELLS;
+        // What each fold's own vectorizer would change in the rows (see `SparseRecords::refit`); the rows
+        // themselves are rebuilt per block of labels when needed (one pass over them, small next to the solver's
+        // passes), so memory holds at most one extra copy per thread. Not with one held-out slice: its model is
+        // the one served, with the vectorizer of the whole corpus, and at that size (tens of thousands of
+        // documents) the terms only the slice brings in are a negligible share of any row.
+        let subsets: Vec<SubsetFit> = match &ds.records.refit {
+            Some(r) if !holdout => splits.iter().map(|(train, _)| r.subset(x, train)).collect::<Result<_, _>>()?,
+            _ => Vec::new(),
+        };
+        let full_norms = sq_norms_of(x);
 
         // Labels with examples, in blocks of LANES solved together (see `solver`); a block's seed comes from its
         // first label, so the result does not depend on how many threads share the blocks.
@@ -189,13 +205,13 @@ impl Fit<SparseRecords, LabelSets, ModelError> for ValidOvrParams {
                         ys[d as usize] |= 1 << b;
                     }
                 }
-                let solve_on = |rows: &[u32], ys: &[u16], fold: usize| {
+                let solve_on = |x: &CsrMatrix, sq_norms: &[f64], rows: &[u32], ys: &[u16], fold: usize| {
                     let p = Problem {
                         x,
                         rows,
                         ys,
                         lanes,
-                        sq_norms: &sq_norms,
+                        sq_norms,
                         bias,
                         c_pos: c * f64::from(self.positive_weight),
                         c_neg: c,
@@ -215,15 +231,23 @@ impl Fit<SparseRecords, LabelSets, ModelError> for ValidOvrParams {
                     let zero = Solution { weights: vec![0.0; x.n_cols()], bias: 0.0, iterations: 0 };
                     vec![zero; lanes]
                 } else {
-                    solve_on(&all, &ys, 0)
+                    solve_on(x, &full_norms, &all, &ys, 0)
                 };
                 let mut scores = vec![vec![0.0f64; calib.len()]; lanes];
                 for (f, (train, test)) in splits.iter().enumerate() {
                     let yf: Vec<u16> = train.iter().map(|&d| ys[d as usize]).collect();
-                    let sols = solve_on(train, &yf, f + 1);
-                    for (b, sol) in sols.iter().enumerate() {
+                    let refitted = subsets.get(f).map(|s| s.apply(x));
+                    let (fx, fold_norms) = match &refitted {
+                        Some(r) => (r, std::borrow::Cow::Owned(sq_norms_of(r))),
+                        None => (x, std::borrow::Cow::Borrowed(&full_norms)),
+                    };
+                    let mut sols = solve_on(fx, &fold_norms, train, &yf, f + 1);
+                    for (b, sol) in sols.iter_mut().enumerate() {
+                        // Held-out scores from the weights a stored model keeps: pruning shifts scores, and the
+                        // calibration must see the shift the served model will have.
+                        sol.prune(f64::from(self.prune_below));
                         for &d in test {
-                            scores[b][calib_pos[d as usize] as usize] = sol.decision(x, d as usize, bias);
+                            scores[b][calib_pos[d as usize] as usize] = sol.decision(fx, d as usize, bias);
                         }
                         if average {
                             let k = 1.0 / folds as f64;
@@ -252,7 +276,15 @@ impl Fit<SparseRecords, LabelSets, ModelError> for ValidOvrParams {
                         } else {
                             (Platt::LOGISTIC, 0.5, None)
                         };
-                        LabelFit { weights: sol.weights, bias: sol.bias, platt, threshold, trained: true, oof }
+                        // Pruned here, label by label, so that dense weight vectors never pile up for every label.
+                        let weights = sol
+                            .weights
+                            .iter()
+                            .enumerate()
+                            .filter(|&(_, &w)| w != 0.0 && w.abs() >= f64::from(self.prune_below))
+                            .map(|(j, &w)| (j as u32, w as f32))
+                            .collect();
+                        LabelFit { weights, bias: sol.bias, platt, threshold, trained: true, oof }
                     })
                     .collect()
             })
@@ -273,27 +305,22 @@ impl Fit<SparseRecords, LabelSets, ModelError> for ValidOvrParams {
             }
         }
 
-        // Assemble the feature-major weight matrix, pruning near-zero weights.
+        // Assemble the feature-major weight matrix from the label-major pruned weights.
         let n_features = x.n_cols();
-        let mut per_feature: Vec<Vec<(u32, f32)>> = vec![Vec::new(); n_features];
-        for (l, f) in fits.iter().enumerate() {
-            for (j, &w) in f.weights.iter().enumerate() {
-                if w.abs() >= f64::from(self.prune_below) && w != 0.0 {
-                    per_feature[j].push((l as u32, w as f32));
-                }
-            }
-        }
-        let mut weights = CsrMatrix::new(n_labels);
+        let mut by_label = CsrMatrix::new(n_features);
         let (mut idx, mut val) = (Vec::new(), Vec::new());
-        for entries in &per_feature {
+        for f in &mut fits {
             idx.clear();
             val.clear();
-            for &(l, w) in entries {
-                idx.push(l);
+            for &(j, w) in &f.weights {
+                idx.push(j);
                 val.push(w);
             }
-            weights.push_row(&idx, &val);
+            by_label.push_row(&idx, &val);
+            f.weights = Vec::new();
         }
+        let weights = by_label.transpose();
+        drop(by_label);
         let mut model = OvrModel {
             n_features,
             n_labels,
@@ -363,7 +390,14 @@ impl OvrModel {
             );
         }
         let r = metrics::evaluate(&gold, &selected, &ranked);
-        CvReport { folds, micro_f1: r.micro_f1, macro_f1: r.macro_f1, p_at_1: r.p_at_1 }
+        CvReport {
+            folds,
+            micro_f1: r.micro_f1,
+            micro_precision: r.micro_precision,
+            micro_recall: r.micro_recall,
+            macro_f1: r.macro_f1,
+            p_at_1: r.p_at_1,
+        }
     }
 
     /// Number of labels.
@@ -499,7 +533,7 @@ impl OvrModel {
 impl PredictInplace<SparseRecords, Array2<f32>> for OvrModel {
     fn predict_inplace(&self, x: &SparseRecords, y: &mut Array2<f32>) {
         let mut buf = vec![0.0f32; self.n_labels];
-        for (i, row) in x.0.rows().enumerate() {
+        for (i, row) in x.rows.rows().enumerate() {
             if i >= y.nrows() || y.ncols() != self.n_labels {
                 break;
             }
@@ -511,6 +545,6 @@ impl PredictInplace<SparseRecords, Array2<f32>> for OvrModel {
     }
 
     fn default_target(&self, x: &SparseRecords) -> Array2<f32> {
-        Array2::zeros((x.0.n_rows(), self.n_labels))
+        Array2::zeros((x.rows.n_rows(), self.n_labels))
     }
 }

@@ -98,6 +98,12 @@ pub(crate) struct Solution {
 }
 
 impl Solution {
+    /// Zero the weights a stored model drops (`|w| < below`), so that scores computed from this solution are
+    /// the ones the stored model will give.
+    pub fn prune(&mut self, below: f64) {
+        self.weights.iter_mut().filter(|w| w.abs() < below).for_each(|w| *w = 0.0);
+    }
+
     pub fn decision(&self, x: &CsrMatrix, row: usize, bias: f64) -> f64 {
         let r = x.row(row);
         let mut s = self.bias * bias;

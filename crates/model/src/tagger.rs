@@ -2,9 +2,10 @@
 //! training from texts, tagging, explaining.
 
 use crate::ModelError;
-use crate::data::{LabelSets, dataset};
+use crate::data::{LabelSets, SparseRecords, records_dataset};
 use crate::ovr::{CvReport, Decision, DecisionRule, OvrModel};
 use crate::params::{OvrParams, ValidOvrParams};
+use crate::pilot::{FeatureTrial, PilotConfig, Reservoir};
 use linfa::ParamGuard;
 use linfa::traits::Fit;
 use rayon::prelude::*;
@@ -33,6 +34,9 @@ pub struct TrainConfig {
     /// members are mostly noise in a small corpus), none otherwise. Needs calibration folds (not the single
     /// held-out slice of large corpora); ignored in hashing mode.
     pub min_df_candidates: Option<Vec<u32>>,
+    /// How the feature set of Chinese text is chosen when `features` is not given: the plain words, or the words
+    /// plus Han character 2–3-grams when a pilot on the training documents shows they pay for their cost.
+    pub pilot: PilotConfig,
 }
 
 /// The `min_df` values tried for Chinese text when neither the features nor the candidates are configured.
@@ -51,6 +55,17 @@ pub struct MinDfTrial {
     pub micro_f1: f64,
 }
 
+/// A feature set the pilot compares: its configuration and the `min_df` values training would search for it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FeatureArm {
+    /// Short name recorded in the model (`words`, `words+chars`).
+    pub name: &'static str,
+    /// The features.
+    pub features: VectorizerConfig,
+    /// `min_df` values compared for it (see [`TrainConfig::min_df_candidates`]).
+    pub min_df_candidates: Vec<u32>,
+}
+
 /// What was detected about the training corpus, and the defaults it led to.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CorpusProfile {
@@ -65,30 +80,56 @@ pub struct CorpusProfile {
 impl TrainConfig {
     /// Fill the unset parts from the corpus profile. The tokenizer stays on automatic segmentation (each
     /// document is checked on its own, so a model trained on segmented text still tags unsegmented input); the
-    /// feature settings depend on the script.
+    /// feature settings depend on the script: plain words (see [`TrainConfig::feature_arms`] for when Chinese
+    /// text gets more).
     pub fn resolve(&self, profile: &CorpusProfile) -> (TokenizerConfig, VectorizerConfig) {
         let tokenizer = self.tokenizer.clone().unwrap_or_default();
-        let features = self.features.clone().unwrap_or_else(|| match profile.script {
-            // Chosen by 5-fold cross-validation on the training sets only (never on a test split), with the
-            // default decision rule: for English topic labels (Reuters) plain unigrams beat word bigrams
-            // (held-out micro-F1 0.910 vs 0.907); for Chinese legal elements (CAIL2019) words seen in at least
-            // two documents plus Han character 2- and 3-grams do best (outer-CV micro-F1 0.804, against 0.798
-            // for word bigrams and 0.788 for plain unigrams); `min_df` is then raised on the calibration folds
-            // (see `CJK_MIN_DF_CANDIDATES`). Character n-grams also make a model trained on pre-segmented text
-            // robust to jieba's different segmentation at prediction time.
-            Segmenter::Words => VectorizerConfig { ngram_max: 1, min_df: 1, ..VectorizerConfig::default() },
-            _ => VectorizerConfig { ngram_max: 1, min_df: 2, char_ngram_max: 3, ..VectorizerConfig::default() },
-        });
+        let features = self.features.clone().unwrap_or_else(|| Self::words(profile));
         (tokenizer, features)
+    }
+
+    /// The plain-words features of a profile. Chosen by 5-fold cross-validation on training sets only (never on
+    /// a test split), with the default decision rule: for English topic labels (Reuters) unigrams beat word
+    /// bigrams (held-out micro-F1 0.910 vs 0.907); for Chinese, words seen in at least two documents (a word
+    /// seen once cannot generalise, and there are many of them in long documents).
+    fn words(profile: &CorpusProfile) -> VectorizerConfig {
+        match profile.script {
+            Segmenter::Words => VectorizerConfig { ngram_max: 1, min_df: 1, ..VectorizerConfig::default() },
+            _ => VectorizerConfig { ngram_max: 1, min_df: 2, ..VectorizerConfig::default() },
+        }
+    }
+
+    /// The feature sets the pilot compares, cheapest first (empty: no comparison, the resolved features are
+    /// used). Only for Chinese text without configured features: the plain words, then the words plus Han
+    /// character 2- and 3-grams. Character n-grams carry what a segmentation splits or joins differently
+    /// (CAIL2019, unsegmented legal text: outer-CV micro-F1 0.804 with them against 0.788 without), but they
+    /// multiply the vocabulary and every row's length (on 2,000 long pre-segmented documents: 10× the features,
+    /// 16× the training time), so they have to earn their place on the pilot.
+    pub fn feature_arms(&self, profile: &CorpusProfile) -> Vec<FeatureArm> {
+        if self.features.is_some() || !self.pilot.enabled || profile.script == Segmenter::Words {
+            return Vec::new();
+        }
+        let words = Self::words(profile);
+        let chars = VectorizerConfig { char_ngram_max: 3, ..words.clone() };
+        let arm = |name, features: VectorizerConfig| FeatureArm {
+            name,
+            min_df_candidates: self.min_df_candidates_for(&features, true),
+            features,
+        };
+        vec![arm("words", words), arm("words+chars", chars)]
     }
 
     /// The `min_df` values to compare for these resolved features (empty: no search), sorted, none below the
     /// configured `min_df`.
     pub fn min_df_candidates(&self, features: &VectorizerConfig) -> Vec<u32> {
+        self.min_df_candidates_for(features, self.features.is_none())
+    }
+
+    fn min_df_candidates_for(&self, features: &VectorizerConfig, automatic: bool) -> Vec<u32> {
         if features.hashing_bits.is_some() || self.classifier.cv_folds < 2 {
             return Vec::new();
         }
-        let auto_cjk = self.features.is_none() && features.char_ngram_max > 0;
+        let auto_cjk = automatic && features.char_ngram_max > 0;
         let mut c: Vec<u32> = match &self.min_df_candidates {
             Some(c) => c.clone(),
             None if auto_cjk => CJK_MIN_DF_CANDIDATES.to_vec(),
@@ -121,6 +162,8 @@ pub struct TrainingMeta {
     pub config: Option<ResolvedConfig>,
     /// Held-out figures from the calibration folds.
     pub cv: Option<CvReport>,
+    /// The feature sets compared on a pilot before training, if any (the chosen one is marked).
+    pub feature_search: Vec<FeatureTrial>,
     /// The `min_df` values compared on the calibration folds, if any (the kept one is in `config.features`).
     pub min_df_search: Vec<MinDfTrial>,
     /// Wall time of training (feature extraction included), seconds (set by the caller).
@@ -145,6 +188,8 @@ pub struct ResolvedConfig {
 pub enum Stage {
     /// Counting terms.
     Vocabulary,
+    /// Comparing feature sets on a pilot sample (then counting terms again if a costlier set won).
+    Pilot,
     /// Building TF-IDF rows.
     Features,
     /// Fitting the classifier (with its calibration folds).
@@ -246,7 +291,7 @@ impl TrainingSource for InMemory<'_> {
 /// the first candidate that does worse than the best so far (held-out F1 rises to a plateau, then falls, as
 /// `min_df` grows; the smallest candidates cost the most, so a corpus that gains nothing pays for two fits, not
 /// all) and at one that leaves no feature.
-fn fit_best_min_df(
+pub(crate) fn fit_best_min_df(
     params: &ValidOvrParams,
     vectorizer: &Vectorizer,
     x: &CsrMatrix,
@@ -266,7 +311,8 @@ fn fit_best_min_df(
                 Err(e) => return Err(e.into()),
             }
         };
-        let clf = params.fit(&dataset(rows, LabelSets::new(sets.to_vec(), n_labels)?)?)?;
+        let records = SparseRecords { rows, refit: Some(v.refitter()) };
+        let clf = params.fit(&records_dataset(records, LabelSets::new(sets.to_vec(), n_labels)?)?)?;
         // No held-out report (too few documents for the folds, or too many cells to keep): nothing to compare.
         let Some(score) = clf.cv.as_ref().map(|c| c.micro_f1) else {
             if best.is_none() {
@@ -310,6 +356,7 @@ impl TaggerModel {
         let mut counting: Option<(CorpusProfile, TokenizerConfig, VectorizerConfig, DfCounter)> = None;
         let mut seen: HashMap<String, u32> = HashMap::new();
         let mut sets: Vec<Vec<u32>> = Vec::new();
+        let mut sample = Reservoir::new(config.pilot.docs, params.seed);
         source.read(&mut |texts, labels| {
             if texts.len() != labels.len() {
                 return Err(ModelError::InvalidData(format!("{} texts but {} label lists", texts.len(), labels.len())));
@@ -320,8 +367,11 @@ impl TaggerModel {
                 let counter = DfCounter::new(tok_cfg.clone(), feat_cfg.clone())?;
                 counting = Some((prof, tok_cfg, feat_cfg, counter));
             }
-            if let Some((_, _, _, counter)) = counting.as_mut() {
+            if let Some((prof, _, _, counter)) = counting.as_mut() {
                 counter.add_batch(texts);
+                if !config.feature_arms(prof).is_empty() {
+                    texts.iter().for_each(|t| sample.offer(t));
+                }
             }
             for ls in labels {
                 let mut set = Vec::with_capacity(ls.len());
@@ -336,21 +386,6 @@ impl TaggerModel {
         let Some((prof, tok_cfg, feat_cfg, counter)) = counting else {
             return Err(ModelError::InvalidData("no training documents".into()));
         };
-        let vectorizer = counter.finish()?;
-
-        progress(Stage::Features);
-        let mut x = CsrMatrix::new(vectorizer.n_features());
-        source.read(&mut |texts, _| {
-            x.append(&vectorizer.transform_batch(texts));
-            Ok(())
-        })?;
-        if x.n_rows() != sets.len() {
-            return Err(ModelError::Source(format!(
-                "the training corpus changed while it was read: {} documents, then {}",
-                sets.len(),
-                x.n_rows()
-            )));
-        }
 
         // Number labels in sorted order of their names.
         let mut names: Vec<String> = seen.keys().cloned().collect();
@@ -365,6 +400,52 @@ impl TaggerModel {
                 *l = renumber[*l as usize];
             }
         }
+
+        // Compare feature sets on the pilot sample; count the vocabulary again if a costlier one won.
+        let arms = config.feature_arms(&prof);
+        let mut feature_search = Vec::new();
+        let (feat_cfg, vectorizer) = if arms.is_empty() || params.cv_folds < 2 {
+            (feat_cfg, counter.finish()?)
+        } else {
+            progress(Stage::Pilot);
+            let pilot = sample.into_sorted();
+            let texts: Vec<&str> = pilot.iter().map(|(_, t)| t.as_str()).collect();
+            let pilot_sets: Vec<Vec<u32>> = pilot.iter().map(|&(i, _)| sets[i].clone()).collect();
+            let trials = crate::pilot::compare(&tok_cfg, &arms, &texts, &pilot_sets, &params, &config.pilot)?;
+            // The chosen arm's own configuration: its `min_df` is searched again on the whole corpus.
+            let chosen = trials
+                .as_ref()
+                .and_then(|t| t.iter().find(|t| t.chosen))
+                .and_then(|t| arms.iter().find(|a| a.name == t.name))
+                .map(|a| a.features.clone());
+            feature_search = trials.unwrap_or_default();
+            match chosen {
+                Some(f) if f != feat_cfg => {
+                    drop(counter);
+                    let mut counter = DfCounter::new(tok_cfg.clone(), f.clone())?;
+                    source.read(&mut |texts, _| {
+                        counter.add_batch(texts);
+                        Ok(())
+                    })?;
+                    (f, counter.finish()?)
+                }
+                _ => (feat_cfg, counter.finish()?),
+            }
+        };
+
+        progress(Stage::Features);
+        let mut x = CsrMatrix::new(vectorizer.n_features());
+        source.read(&mut |texts, _| {
+            x.append(&vectorizer.transform_batch(texts));
+            Ok(())
+        })?;
+        if x.n_rows() != sets.len() {
+            return Err(ModelError::Source(format!(
+                "the training corpus changed while it was read: {} documents, then {}",
+                sets.len(),
+                x.n_rows()
+            )));
+        }
         let n_docs = sets.len();
         let n_labels = names.len();
 
@@ -376,7 +457,8 @@ impl TaggerModel {
         }
         let mut feat_cfg = feat_cfg;
         let (vectorizer, mut classifier, min_df_search) = if candidates.is_empty() {
-            (vectorizer, params.fit(&dataset(x, LabelSets::new(sets, n_labels)?)?)?, Vec::new())
+            let records = SparseRecords { rows: x, refit: Some(vectorizer.refitter()) };
+            (vectorizer, params.fit(&records_dataset(records, LabelSets::new(sets, n_labels)?)?)?, Vec::new())
         } else {
             let (v, clf, trials) = fit_best_min_df(&params, &vectorizer, &x, &sets, n_labels, &candidates)?;
             feat_cfg.min_df = v.state().config.min_df;
@@ -395,6 +477,7 @@ impl TaggerModel {
                 decision: config.decision,
             }),
             cv: classifier.cv.clone(),
+            feature_search,
             min_df_search,
             ..TrainingMeta::default()
         };

@@ -63,10 +63,77 @@ fn learns_generated_corpora_in_both_scripts() {
     }
 }
 
+/// Pre-segmented Chinese-like text whose segmentation is inconsistent: about half the word boundaries are
+/// dropped at random (deterministically), as when documents come from different segmenters. Words then miss
+/// what character n-grams across the old boundaries still see.
+fn inconsistently_segmented(docs: usize, seed: u64) -> Vec<Document> {
+    let mut out = fixture(true, docs, seed);
+    drop_word_boundaries(&mut out, seed);
+    out
+}
+
+/// Drop about half the spaces between words, at random (deterministically for a seed).
+fn drop_word_boundaries(docs: &mut [Document], seed: u64) {
+    let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    let mut coin = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state & 1 == 0
+    };
+    for d in docs {
+        let mut text = String::with_capacity(d.text.len());
+        for (i, w) in d.text.split(' ').enumerate() {
+            if i > 0 && coin() {
+                text.push(' ');
+            }
+            text.push_str(w);
+        }
+        d.text = text;
+    }
+}
+
+#[test]
+fn issue_16_segmented_text_starts_from_words_and_keeps_characters_only_when_the_pilot_shows_a_gain() {
+    let min_gain = tagger_model::PilotConfig::default().min_gain;
+    let check = |docs: &[Document], expect_chars: bool| {
+        let model = train(docs, &TrainConfig::default());
+        let trials = &model.meta.feature_search;
+        let names: Vec<&str> = trials.iter().map(|t| t.name.as_str()).collect();
+        assert_eq!(names, ["words", "words+chars"], "cheapest first");
+        assert!(trials.iter().all(|t| t.docs == docs.len() && t.labels == 12), "{trials:?}");
+        assert!(trials[1].nnz > trials[0].nnz, "character n-grams cost more: {trials:?}");
+        let gain = trials[1].micro_f1 - trials[0].micro_f1;
+        assert_eq!(trials[1].chosen, gain >= min_gain, "chosen iff the gain reaches min_gain: {trials:?}");
+        assert_eq!(trials.iter().filter(|t| t.chosen).count(), 1);
+        let features = &model.meta.config.as_ref().unwrap().features;
+        assert_eq!(features.char_ngram_max > 0, trials[1].chosen, "the chosen set is the one trained");
+        assert_eq!(trials[1].chosen, expect_chars, "{trials:?}");
+        // The min_df search runs for the character n-grams only.
+        assert_eq!(model.meta.min_df_search.is_empty(), !expect_chars);
+        model
+    };
+    // Consistently segmented words: the words are all there is to learn; characters add cost, not quality.
+    let words = check(&fixture(true, 300, 17), false);
+    assert_eq!(words.meta.config.as_ref().unwrap().features.min_df, 2);
+    // Inconsistent segmentation: character n-grams recover what the words lose.
+    check(&inconsistently_segmented(300, 17), true);
+    // No pilot for alphabetic text, for configured features, or when switched off.
+    assert!(train(&fixture(false, 300, 17), &TrainConfig::default()).meta.feature_search.is_empty());
+    let configured = TrainConfig { features: Some(VectorizerConfig::default()), ..TrainConfig::default() };
+    assert!(train(&fixture(true, 300, 17), &configured).meta.feature_search.is_empty());
+    let mut off = TrainConfig::default();
+    off.pilot.enabled = false;
+    let m = train(&inconsistently_segmented(300, 17), &off);
+    assert!(m.meta.feature_search.is_empty());
+    assert_eq!(m.meta.config.as_ref().unwrap().features.char_ngram_max, 0, "words without a pilot");
+}
+
 #[test]
 fn chinese_features_pick_min_df_on_the_calibration_folds() {
-    let docs = fixture(true, 300, 17);
+    let docs = inconsistently_segmented(300, 17);
     let model = train(&docs, &TrainConfig::default());
+    assert!(model.meta.config.as_ref().unwrap().features.char_ngram_max > 0, "the pilot chose characters");
     let trials = &model.meta.min_df_search;
     let tried: Vec<u32> = trials.iter().map(|t| t.min_df).collect();
     assert!(tried.len() >= 2, "automatic Chinese features compare candidates: {trials:?}");
@@ -97,6 +164,7 @@ fn chinese_features_pick_min_df_on_the_calibration_folds() {
     assert_eq!(tiny.meta.config.as_ref().unwrap().features.min_df, 2);
     // No search for words, for configured features, or when switched off.
     assert!(train(&fixture(false, 300, 17), &TrainConfig::default()).meta.min_df_search.is_empty());
+    assert!(train(&fixture(true, 300, 17), &TrainConfig::default()).meta.min_df_search.is_empty());
     let mut config = TrainConfig { min_df_candidates: Some(Vec::new()), ..TrainConfig::default() };
     assert!(train(&docs, &config).meta.min_df_search.is_empty());
     config.min_df_candidates = None;
@@ -384,4 +452,84 @@ fn quality_bars_on_the_shipped_corpora() {
         assert!(r.micro_f1 >= min_micro, "{corpus}: micro-F1 {:.4} < {min_micro}", r.micro_f1);
         assert!(r.macro_f1 >= min_macro, "{corpus}: macro-F1 {:.4} < {min_macro}", r.macro_f1);
     }
+}
+
+/// Issue 16: the held-out estimate `train` reports (micro-F1, precision, recall) predicts what the served model
+/// does on fresh documents of the same distribution, for every script profile and with the default and the
+/// word-unigram settings, and also when pruning drops many weights (a pruned model scores differently from the
+/// unpruned fold models, which once let calibration over-predict). Fresh documents come from the same generator
+/// stream, after the training ones.
+#[test]
+fn issue_16_held_out_estimate_predicts_fresh_documents() {
+    let unigrams: TrainConfig =
+        serde_json::from_str(r#"{"tokenizer":{"segmenter":"whitespace"},"features":{"ngram_max":1,"min_df":2}}"#)
+            .unwrap();
+    let pruned: TrainConfig = serde_json::from_str(r#"{"classifier":{"prune_below":0.05}}"#).unwrap();
+    let (n_train, n_test) = (600, 1500);
+    let mut failures = Vec::new();
+    // Pre-segmented CJK-like (two seeds), Latin-like (two seeds), unsegmented CJK-like, and pre-segmented with
+    // inconsistent segmentation (where the defaults add character n-grams).
+    for (seed, han, segmented, resegment) in [
+        (1, true, true, false),
+        (2, true, true, false),
+        (3, false, true, false),
+        (4, false, true, false),
+        (5, true, false, false),
+        (6, true, true, true),
+    ] {
+        let mut docs: Vec<Document> = Synth::new(SynthConfig {
+            docs: n_train + n_test,
+            labels: 30,
+            labels_per_doc: 5.0,
+            tokens_per_doc: 300,
+            vocabulary: 20_000,
+            han,
+            segmented,
+            seed,
+            ..SynthConfig::default()
+        })
+        .collect();
+        if resegment {
+            drop_word_boundaries(&mut docs, seed);
+        }
+        let (train_docs, test_docs) = docs.split_at(n_train);
+        let han = format!(
+            "{}{}",
+            if han { "han" } else { "latin" },
+            if !segmented {
+                " unsegmented"
+            } else if resegment {
+                " resegmented"
+            } else {
+                ""
+            }
+        );
+        for (name, config) in
+            [("defaults", TrainConfig::default()), ("unigrams", unigrams.clone()), ("pruned", pruned.clone())]
+        {
+            if name == "unigrams" && !segmented {
+                continue; // whitespace segmentation of unsegmented text leaves one token per document
+            }
+            let model = train(train_docs, &config);
+            let cv = model.meta.cv.clone().expect("a 5-fold estimate");
+            let r = evaluate(&model, test_docs);
+            let line = format!(
+                "seed {seed} {han} {name}: estimate F1 {:.3} P {:.3} R {:.3}, fresh F1 {:.3} P {:.3} R {:.3}",
+                cv.micro_f1, cv.micro_precision, cv.micro_recall, r.micro_f1, r.micro_precision, r.micro_recall
+            );
+            let pilot: Vec<String> = model
+                .meta
+                .feature_search
+                .iter()
+                .map(|t| format!("{} {:.3}{}", t.name, t.micro_f1, if t.chosen { "*" } else { "" }))
+                .collect();
+            eprintln!("{line} [{}]", pilot.join(", "));
+            let gaps =
+                [cv.micro_f1 - r.micro_f1, cv.micro_precision - r.micro_precision, cv.micro_recall - r.micro_recall];
+            if gaps.iter().any(|g| g.abs() > 0.03) {
+                failures.push(line);
+            }
+        }
+    }
+    assert!(failures.is_empty(), "estimate and fresh documents differ by more than 0.03:\n{}", failures.join("\n"));
 }
