@@ -56,8 +56,9 @@ fn restricting_min_df_matches_a_vectorizer_fitted_with_it() {
 
 /// Issue 16: calibration folds see a held-out document as a model fitted on the other documents would see a
 /// new one. The refitted rows of every document equal (term by term) what a vectorizer fitted on the subset
-/// alone gives, for held-out documents too: terms only the held-out documents bring in disappear. (Not with
-/// `max_features`, where a term the whole corpus's cut dropped cannot come back; see `Refitter::rows`.)
+/// alone (with `min_df` scaled to its size) gives, for held-out documents too: terms only the held-out documents
+/// bring in disappear. A term the whole corpus's vocabulary dropped cannot come back, so the comparison is on the
+/// others (and `max_features`, whose cut depends on every term, is left out).
 #[test]
 fn refitted_rows_match_a_vectorizer_fitted_on_the_subset() {
     let docs: &[&str] =
@@ -75,7 +76,9 @@ fn refitted_rows_match_a_vectorizer_fitted_on_the_subset() {
         for fit_docs in subsets {
             let got = all.refitter().rows(&rows, fit_docs).unwrap();
             let texts: Vec<&str> = fit_docs.iter().map(|&d| docs[d as usize]).collect();
-            let Ok(sub) = Vectorizer::fit(TokenizerConfig::default(), cfg.clone(), &texts) else { continue };
+            let min_df = all.refitter().subset_min_df(texts.len());
+            let scaled = VectorizerConfig { min_df, ..cfg.clone() };
+            let Ok(sub) = Vectorizer::fit(TokenizerConfig::default(), scaled, &texts) else { continue };
             for (d, text) in docs.iter().enumerate() {
                 let named = |v: &Vectorizer, idx: &[u32], val: &[f32]| -> Vec<(String, f32)> {
                     let mut t: Vec<(String, f32)> =
@@ -83,15 +86,30 @@ fn refitted_rows_match_a_vectorizer_fitted_on_the_subset() {
                     t.sort_by(|a, b| a.0.cmp(&b.0));
                     t
                 };
+                // Terms the whole corpus's vocabulary dropped cannot come back: compare on the others (the
+                // subset's rows renormalised without them).
+                let known: std::collections::HashSet<&str> =
+                    (0..all.n_features() as u32).filter_map(|j| all.term(j)).collect();
                 let expect = sub.transform(text);
                 let (e, g) = (expect.row(0), got.row(d));
-                let (e, g) = (named(&sub, e.indices, e.data), named(&all, g.indices, g.data));
+                let mut e = named(&sub, e.indices, e.data);
+                e.retain(|t| known.contains(t.0.as_str()));
+                let norm = e.iter().map(|t| t.1 * t.1).sum::<f32>().sqrt();
+                e.iter_mut().for_each(|t| t.1 /= norm);
+                let g = named(&all, g.indices, g.data);
                 let terms = |x: &[(String, f32)]| x.iter().map(|t| t.0.clone()).collect::<Vec<_>>();
                 assert_eq!(terms(&g), terms(&e), "{cfg:?} subset {fit_docs:?} doc {d}");
                 assert!(g.iter().zip(&e).all(|(a, b)| (a.1 - b.1).abs() < 1e-5), "{cfg:?} doc {d}: {g:?} vs {e:?}");
             }
         }
     }
+    // min_df follows the subset's share of the corpus (7 documents here), never above the configured value.
+    let at = |min_df: u32| {
+        let v = Vectorizer::fit(TokenizerConfig::default(), VectorizerConfig { min_df, ..Default::default() }, docs);
+        v.unwrap().refitter()
+    };
+    assert_eq!([at(2).subset_min_df(6), at(2).subset_min_df(5), at(2).subset_min_df(4)], [2, 1, 1]);
+    assert_eq!([at(3).subset_min_df(7), at(3).subset_min_df(5), at(3).subset_min_df(1)], [3, 2, 1]);
     let all = Vectorizer::fit(TokenizerConfig::default(), VectorizerConfig::default(), docs).unwrap();
     let rows = all.transform_batch(docs);
     assert!(all.refitter().rows(&rows, &[0, 99]).is_err(), "a document out of range is an error");
