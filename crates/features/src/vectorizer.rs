@@ -207,7 +207,7 @@ impl DfCounter {
             }
         } else {
             let local = texts
-                .par_chunks(64)
+                .par_chunks(texts.len().div_ceil(2 * rayon::current_num_threads()).max(64))
                 .map(|chunk| {
                     // term -> (df, index of the last document that counted it)
                     let mut map: FxHashMap<String, (u32, usize)> = FxHashMap::default();

@@ -19,17 +19,28 @@ use tagger_tokenize::TokenizerConfig;
 pub struct PilotConfig {
     /// Compare feature sets at all (when off, Chinese text gets the plain words).
     pub enabled: bool,
-    /// Documents in the pilot sample (a uniform, seeded sample of the corpus).
+    /// Documents in the pilot sample at most (a uniform, seeded sample of the corpus): a quarter of the corpus
+    /// within `docs / 2 ..= docs`, or the whole corpus when smaller, so that the pilot stays a fraction of the
+    /// training it decides on.
     pub docs: usize,
     /// Most frequent labels of the sample the comparison is scored on.
     pub labels: usize,
     /// Held-out micro-F1 a costlier feature set must gain over the plain words to be chosen.
     pub min_gain: f64,
+    /// Calibration folds on the pilot (at most the training's `cv_folds`).
+    pub folds: usize,
+}
+
+impl PilotConfig {
+    /// The pilot's size for a corpus of `n` documents (see `docs`).
+    pub fn sample_size(&self, n: usize) -> usize {
+        (n / 4).clamp(self.docs / 2, self.docs).min(n)
+    }
 }
 
 impl Default for PilotConfig {
     fn default() -> Self {
-        Self { enabled: true, docs: 1000, labels: 32, min_gain: 0.005 }
+        Self { enabled: true, docs: 1000, labels: 32, min_gain: 0.005, folds: 3 }
     }
 }
 
@@ -83,10 +94,20 @@ impl Reservoir {
         }
     }
 
-    /// The sample as (stream position, item), in stream order.
-    pub(crate) fn into_sorted(mut self) -> Vec<(usize, String)> {
+    /// At most `k` of the sampled items, a uniform subset of the sample (so still a uniform sample of the stream),
+    /// as (stream position, item) in stream order.
+    pub(crate) fn take(mut self, k: usize) -> Vec<(usize, String)> {
+        if k < self.items.len() {
+            self.rng.shuffle(&mut self.items);
+            self.items.truncate(k);
+        }
         self.items.sort_unstable_by_key(|x| x.0);
         self.items
+    }
+
+    /// How many items were offered.
+    pub(crate) fn seen(&self) -> usize {
+        self.seen
     }
 }
 
@@ -115,8 +136,14 @@ pub(crate) fn compare(
     }
     let pilot_sets: Vec<Vec<u32>> =
         sets.iter().map(|s| s.iter().map(|&l| new_id[l as usize]).filter(|&l| l != u32::MAX).collect()).collect();
-    // Always folds on the pilot (never the single held-out slice of large corpora).
-    let params = ValidOvrParams { holdout_above: 0, ..params.clone() };
+    // Always folds on the pilot (never the single held-out slice of large corpora), and no final fit on all the
+    // pilot documents: only the held-out figures are used ("average the folds" is the setting that skips it).
+    let params = ValidOvrParams {
+        holdout_above: 0,
+        average_folds: true,
+        cv_folds: params.cv_folds.min(pilot.folds),
+        ..params.clone()
+    };
     let mut trials = Vec::with_capacity(arms.len());
     for arm in arms {
         let vectorizer = Vectorizer::fit(tokenizer.clone(), arm.features.clone(), texts)?;
@@ -157,4 +184,42 @@ pub(crate) fn compare(
         t.chosen = true;
     }
     Ok(Some(trials))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_reservoir_is_a_deterministic_uniform_sample_and_its_subsets_are_too() {
+        let sample = |seed| {
+            let mut r = Reservoir::new(1000, seed);
+            (0..10_000).for_each(|i| r.offer(&i.to_string()));
+            assert_eq!(r.seen(), 10_000);
+            r
+        };
+        let a = sample(1).take(1000);
+        assert_eq!(a, sample(1).take(1000), "same seed, same sample");
+        assert_ne!(a, sample(2).take(1000));
+        assert_eq!(a.len(), 1000);
+        assert!(a.windows(2).all(|w| w[0].0 < w[1].0), "distinct, in stream order");
+        assert!(a.iter().all(|(i, t)| t == &i.to_string()), "each item kept with its position");
+        let mean = |s: &[(usize, String)]| s.iter().map(|x| x.0 as f64).sum::<f64>() / s.len() as f64;
+        // Uniform over 0..10,000: mean 5,000, standard error ~90 for 1,000 items, ~130 for 500.
+        assert!((mean(&a) - 5000.0).abs() < 400.0, "{}", mean(&a));
+        let half = sample(1).take(500);
+        assert_eq!(half.len(), 500);
+        assert!(half.iter().all(|x| a.binary_search(x).is_ok()), "a subset of the sample");
+        assert!((mean(&half) - 5000.0).abs() < 500.0, "{}", mean(&half));
+        let mut small = Reservoir::new(1000, 1);
+        (0..10).for_each(|i| small.offer(&i.to_string()));
+        assert_eq!(small.take(1000).len(), 10, "a short stream is kept whole");
+    }
+
+    #[test]
+    fn pilot_size_is_a_quarter_of_the_corpus_within_bounds() {
+        let p = PilotConfig::default();
+        let sizes: Vec<usize> = [100, 577, 2000, 3000, 20_000].iter().map(|&n| p.sample_size(n)).collect();
+        assert_eq!(sizes, [100, 500, 500, 750, 1000]);
+    }
 }

@@ -408,7 +408,8 @@ impl TaggerModel {
             (feat_cfg, counter.finish()?)
         } else {
             progress(Stage::Pilot);
-            let pilot = sample.into_sorted();
+            let size = config.pilot.sample_size(sample.seen());
+            let pilot = sample.take(size);
             let texts: Vec<&str> = pilot.iter().map(|(_, t)| t.as_str()).collect();
             let pilot_sets: Vec<Vec<u32>> = pilot.iter().map(|&(i, _)| sets[i].clone()).collect();
             let trials = crate::pilot::compare(&tok_cfg, &arms, &texts, &pilot_sets, &params, &config.pilot)?;
