@@ -59,7 +59,7 @@ pub struct FeatureTrial {
     pub n_features: usize,
     /// Stored feature values on the pilot (the cost that grows with the feature set: every fit passes over them).
     pub nnz: usize,
-    /// Held-out micro-F1 on the pilot's calibration folds.
+    /// Held-out micro-F1 on the pilot's calibration folds (thresholds tuned on them: `CvReport::tuned_micro_f1`).
     pub micro_f1: f64,
     /// Whether this feature set was chosen.
     pub chosen: bool,
@@ -169,7 +169,7 @@ pub(crate) fn compare(
             labels: by_freq.len(),
             n_features: vectorizer.n_features(),
             nnz,
-            micro_f1: cv.micro_f1,
+            micro_f1: cv.tuned_micro_f1,
             chosen: false,
         });
     }

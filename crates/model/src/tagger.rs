@@ -51,7 +51,8 @@ pub struct MinDfTrial {
     pub min_df: u32,
     /// Vocabulary size with it.
     pub features: usize,
-    /// Held-out micro-F1 of the classifier on those features.
+    /// Held-out micro-F1 of the classifier on those features (thresholds tuned on the same held-out scores:
+    /// `CvReport::tuned_micro_f1`).
     pub micro_f1: f64,
 }
 
@@ -314,7 +315,7 @@ pub(crate) fn fit_best_min_df(
         let records = SparseRecords { rows, refit: Some(v.refitter()) };
         let clf = params.fit(&records_dataset(records, LabelSets::new(sets.to_vec(), n_labels)?)?)?;
         // No held-out report (too few documents for the folds, or too many cells to keep): nothing to compare.
-        let Some(score) = clf.cv.as_ref().map(|c| c.micro_f1) else {
+        let Some(score) = clf.cv.as_ref().map(|c| c.tuned_micro_f1) else {
             if best.is_none() {
                 best = Some((f64::NEG_INFINITY, clf, v));
             }
@@ -329,6 +330,10 @@ pub(crate) fn fit_best_min_df(
     }
     let (_, clf, v) = best.ok_or_else(|| ModelError::InvalidData("no min_df candidate leaves any feature".into()))?;
     Ok((v, clf, trials))
+}
+
+fn changed(first: usize, then: usize) -> ModelError {
+    ModelError::Source(format!("the training corpus changed while it was read: {first} documents, then {then}"))
 }
 
 impl TaggerModel {
@@ -424,10 +429,15 @@ impl TaggerModel {
                 Some(f) if f != feat_cfg => {
                     drop(counter);
                     let mut counter = DfCounter::new(tok_cfg.clone(), f.clone())?;
+                    let mut docs = 0usize;
                     source.read(&mut |texts, _| {
                         counter.add_batch(texts);
+                        docs += texts.len();
                         Ok(())
                     })?;
+                    if docs != sets.len() {
+                        return Err(changed(sets.len(), docs));
+                    }
                     (f, counter.finish()?)
                 }
                 _ => (feat_cfg, counter.finish()?),
@@ -441,11 +451,7 @@ impl TaggerModel {
             Ok(())
         })?;
         if x.n_rows() != sets.len() {
-            return Err(ModelError::Source(format!(
-                "the training corpus changed while it was read: {} documents, then {}",
-                sets.len(),
-                x.n_rows()
-            )));
+            return Err(changed(sets.len(), x.n_rows()));
         }
         let n_docs = sets.len();
         let n_labels = names.len();
