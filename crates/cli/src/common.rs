@@ -120,3 +120,14 @@ pub fn read_config(path: Option<&std::path::Path>, seed: Option<u64>) -> Result<
     }
     Ok(config)
 }
+
+/// Write a command's report to standard output in one go. A reader that went away (`tagger eval … | head`) ends
+/// the command quietly, as Unix tools do, instead of a "Broken pipe" panic.
+pub fn emit(text: &str) -> Result<()> {
+    use std::io::Write as _;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        r => Ok(r?),
+    }
+}

@@ -1,5 +1,6 @@
 use crate::common::{labelled, read_config, read_inputs, set_threads, spinner};
 use anyhow::{Context, Result};
+use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::time::Instant;
 use tagger_model::cross_validate;
@@ -30,6 +31,7 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> Result<()> {
+    let mut out = String::new();
     set_threads(args.threads)?;
     let config = read_config(args.config.as_deref(), args.seed)?;
     let docs = read_inputs(std::slice::from_ref(&args.corpus))?;
@@ -63,18 +65,23 @@ pub fn run(args: Args) -> Result<()> {
             "sd_micro_f1": cv.sd_micro_f1(),
             "seconds": seconds,
         });
-        println!("{v}");
-        return Ok(());
+        writeln!(out, "{v}")?;
+        return crate::common::emit(&out);
     }
-    println!("{}-fold cross-validation on {} documents, {} gold labels ({seconds:.1} s)", cv.folds, r.docs, r.labels);
-    println!("pooled      micro-F1 {:.4}  macro-F1 {:.4}  P@1 {:.4}", r.micro_f1, r.macro_f1, r.p_at_1);
-    println!("            micro precision {:.4}  recall {:.4}", r.micro_precision, r.micro_recall);
+    writeln!(
+        out,
+        "{}-fold cross-validation on {} documents, {} gold labels ({seconds:.1} s)",
+        cv.folds, r.docs, r.labels
+    )?;
+    writeln!(out, "pooled      micro-F1 {:.4}  macro-F1 {:.4}  P@1 {:.4}", r.micro_f1, r.macro_f1, r.p_at_1)?;
+    writeln!(out, "            micro precision {:.4}  recall {:.4}", r.micro_precision, r.micro_recall)?;
     let per_fold: Vec<String> = cv.fold_micro_f1.iter().map(|f| format!("{f:.4}")).collect();
-    println!(
+    writeln!(
+        out,
         "per fold    micro-F1 {}  (mean {:.4}, sd {:.4})",
         per_fold.join(" "),
         cv.mean_micro_f1(),
         cv.sd_micro_f1()
-    );
-    Ok(())
+    )?;
+    crate::common::emit(&out)
 }

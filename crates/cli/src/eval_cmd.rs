@@ -1,5 +1,6 @@
 use crate::common::{labelled, read_inputs, set_threads};
 use anyhow::{Context, Result};
+use std::fmt::Write as _;
 use std::path::PathBuf;
 use tagger_model::{Decision, TaggerModel, metrics};
 
@@ -23,6 +24,7 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> Result<()> {
+    let mut out = String::new();
     set_threads(args.threads)?;
     let model = TaggerModel::load(&args.model).context("loading model")?;
     let docs = read_inputs(std::slice::from_ref(&args.corpus))?;
@@ -45,23 +47,24 @@ pub fn run(args: Args) -> Result<()> {
         let mut v = serde_json::to_value(&r)?;
         v["predict_docs_per_sec"] = docs_per_sec.into();
         v["threads"] = rayon::current_num_threads().into();
-        println!("{v}");
-        return Ok(());
+        writeln!(out, "{v}")?;
+        return crate::common::emit(&out);
     }
-    println!("documents  {:>8}    labels in gold  {}", r.docs, r.labels);
-    println!("            {:>9} {:>9} {:>9}", "precision", "recall", "F1");
-    println!("micro       {:>9.4} {:>9.4} {:>9.4}", r.micro_precision, r.micro_recall, r.micro_f1);
-    println!("macro       {:>9.4} {:>9.4} {:>9.4}", r.macro_precision, r.macro_recall, r.macro_f1);
-    println!(
+    writeln!(out, "documents  {:>8}    labels in gold  {}", r.docs, r.labels)?;
+    writeln!(out, "            {:>9} {:>9} {:>9}", "precision", "recall", "F1")?;
+    writeln!(out, "micro       {:>9.4} {:>9.4} {:>9.4}", r.micro_precision, r.micro_recall, r.micro_f1)?;
+    writeln!(out, "macro       {:>9.4} {:>9.4} {:>9.4}", r.macro_precision, r.macro_recall, r.macro_f1)?;
+    writeln!(
+        out,
         "P@1 {:.4}  P@3 {:.4}  P@5 {:.4}  nDCG@3 {:.4}  nDCG@5 {:.4}",
         r.p_at_1, r.p_at_3, r.p_at_5, r.ndcg_at_3, r.ndcg_at_5
-    );
+    )?;
     let mut worst: Vec<_> = r.per_label.iter().filter(|l| l.support > 0).collect();
     worst.sort_by(|a, b| a.f1.total_cmp(&b.f1).then(b.support.cmp(&a.support)));
-    println!("\nworst labels (by F1, gold support ≥ 1):");
-    println!("{:<32} {:>7} {:>9} {:>9} {:>7}", "label", "support", "precision", "recall", "F1");
+    writeln!(out, "\nworst labels (by F1, gold support ≥ 1):")?;
+    writeln!(out, "{:<32} {:>7} {:>9} {:>9} {:>7}", "label", "support", "precision", "recall", "F1")?;
     for l in worst.iter().take(10) {
-        println!("{:<32} {:>7} {:>9.3} {:>9.3} {:>7.3}", l.label, l.support, l.precision, l.recall, l.f1);
+        writeln!(out, "{:<32} {:>7} {:>9.3} {:>9.3} {:>7.3}", l.label, l.support, l.precision, l.recall, l.f1)?;
     }
-    Ok(())
+    crate::common::emit(&out)
 }

@@ -1,5 +1,6 @@
 use crate::common::read_inputs;
 use anyhow::{Context, Result, bail};
+use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -47,6 +48,7 @@ pub struct Args {
 }
 
 pub fn run_cmd(args: Args) -> Result<()> {
+    let mut out = String::new();
     let docs = read_inputs(std::slice::from_ref(&args.corpus))?;
     if docs.is_empty() {
         bail!("{} holds no documents", args.corpus.display());
@@ -99,9 +101,10 @@ pub fn run_cmd(args: Args) -> Result<()> {
         v["ratio_to_in_process"] = (report.docs_per_sec / b).into();
     }
     if args.json {
-        println!("{v}");
+        writeln!(out, "{v}")?;
     } else {
-        println!(
+        writeln!(
+            out,
             "{} x{}: {} docs OK in {:.2} s = {:.0} docs/s; latency ms p50 {:.2} p90 {:.2} p99 {:.2} max {:.2}; codes {:?}",
             report.mode,
             report.concurrency,
@@ -113,10 +116,10 @@ pub fn run_cmd(args: Args) -> Result<()> {
             report.p99_ms,
             report.max_ms,
             report.codes
-        );
+        )?;
         if let Some(b) = baseline {
-            println!("in-process baseline: {b:.0} docs/s; server/in-process = {:.2}", report.docs_per_sec / b);
+            writeln!(out, "in-process baseline: {b:.0} docs/s; server/in-process = {:.2}", report.docs_per_sec / b)?;
         }
     }
-    Ok(())
+    crate::common::emit(&out)
 }

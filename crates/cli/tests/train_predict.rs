@@ -126,6 +126,23 @@ fn train_eval_predict_round_trip() {
     assert_eq!(stdin(&format!("\u{feff}{jsonl}")).lines().count(), 2);
     assert!(stdin(&text).contains("\"id\":\"-\""));
 
+    // A reader that goes away (`tagger eval … | head`, `tagger predict … | head`): a quiet, successful end.
+    for args in
+        [vec!["eval", "--model", s(&model), "--corpus", s(&test)], vec!["predict", "--model", s(&model), s(&test)]]
+    {
+        let child = Command::new(env!("CARGO_BIN_EXE_tagger"))
+            .args(&args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut child = child;
+        drop(child.stdout.take()); // closed before the command writes anything
+        let out = child.wait_with_output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success() && !err.contains("panicked") && err.is_empty(), "{args:?}: {err}");
+    }
+
     // Errors: unlabelled training document; damaged model.
     std::fs::write(train.join("zz-unlabelled.txt"), "no header here").unwrap();
     let out = tagger(&["train", "--corpus", s(&train), "--out", s(&root.join("x.tgm")), "-q"]);
