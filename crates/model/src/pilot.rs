@@ -148,19 +148,19 @@ pub(crate) fn compare(
     for arm in arms {
         let vectorizer = Vectorizer::fit(tokenizer.clone(), arm.features.clone(), texts)?;
         let rows = vectorizer.transform_batch(texts);
-        let (vectorizer, model, rows) = if arm.min_df_candidates.is_empty() {
+        let (vectorizer, model, nnz) = if arm.min_df_candidates.is_empty() {
+            let nnz = rows.nnz();
             let records = SparseRecords { rows, refit: Some(vectorizer.refitter()) };
-            let model =
-                params.fit(&records_dataset(records.clone(), LabelSets::new(pilot_sets.clone(), by_freq.len())?)?)?;
-            (vectorizer, model, records.rows)
+            let model = params.fit(&records_dataset(records, LabelSets::new(pilot_sets.clone(), by_freq.len())?)?)?;
+            (vectorizer, model, nnz)
         } else {
             let (v, model, _) =
                 fit_best_min_df(&params, &vectorizer, &rows, &pilot_sets, by_freq.len(), &arm.min_df_candidates)?;
-            (v, model, rows)
+            // A larger `min_df` keeps a prefix of the columns (see `Vectorizer::restrict_min_df`).
+            let kept = v.n_features() as u32;
+            let nnz = rows.rows().map(|r| r.indices.iter().take_while(|&&j| j < kept).count()).sum();
+            (v, model, nnz)
         };
-        // A larger `min_df` keeps a prefix of the columns (see `Vectorizer::restrict_min_df`).
-        let kept = vectorizer.n_features() as u32;
-        let nnz = rows.rows().map(|r| r.indices.iter().take_while(|&&j| j < kept).count()).sum();
         let Some(cv) = model.cv else { return Ok(None) };
         trials.push(FeatureTrial {
             name: arm.name.to_owned(),

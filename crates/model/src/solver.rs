@@ -98,10 +98,25 @@ pub(crate) struct Solution {
 }
 
 impl Solution {
-    /// Zero the weights a stored model drops (`|w| < below`), so that scores computed from this solution are
-    /// the ones the stored model will give.
+    /// Whether a stored model keeps a weight: nonzero and `|w| ≥ below` (`prune_below`).
+    fn kept(w: f64, below: f64) -> bool {
+        w != 0.0 && w.abs() >= below
+    }
+
+    /// Zero the weights a stored model drops, so that scores computed from this solution are the ones the
+    /// stored model will give.
     pub fn prune(&mut self, below: f64) {
-        self.weights.iter_mut().filter(|w| w.abs() < below).for_each(|w| *w = 0.0);
+        self.weights.iter_mut().filter(|w| !Self::kept(**w, below)).for_each(|w| *w = 0.0);
+    }
+
+    /// The weights a stored model keeps, as `(feature, weight)` by increasing feature.
+    pub fn kept_weights(&self, below: f64) -> Vec<(u32, f32)> {
+        self.weights
+            .iter()
+            .enumerate()
+            .filter(|&(_, &w)| Self::kept(w, below))
+            .map(|(j, &w)| (j as u32, w as f32))
+            .collect()
     }
 
     pub fn decision(&self, x: &CsrMatrix, row: usize, bias: f64) -> f64 {

@@ -358,7 +358,9 @@ impl TaggerModel {
         let params = OvrParams::from_valid(config.classifier.clone()).check()?;
 
         progress(Stage::Vocabulary);
-        let mut counting: Option<(CorpusProfile, TokenizerConfig, VectorizerConfig, DfCounter)> = None;
+        // The profile, its resolved configuration and feature sets to compare (decided by the first batch), and
+        // the counter.
+        let mut counting: Option<(CorpusProfile, TokenizerConfig, VectorizerConfig, Vec<FeatureArm>, DfCounter)> = None;
         let mut seen: HashMap<String, u32> = HashMap::new();
         let mut sets: Vec<Vec<u32>> = Vec::new();
         let mut sample = Reservoir::new(config.pilot.docs, params.seed);
@@ -370,11 +372,12 @@ impl TaggerModel {
                 let prof = profile(texts);
                 let (tok_cfg, feat_cfg) = config.resolve(&prof);
                 let counter = DfCounter::new(tok_cfg.clone(), feat_cfg.clone())?;
-                counting = Some((prof, tok_cfg, feat_cfg, counter));
+                let arms = config.feature_arms(&prof);
+                counting = Some((prof, tok_cfg, feat_cfg, arms, counter));
             }
-            if let Some((prof, _, _, counter)) = counting.as_mut() {
+            if let Some((_, _, _, arms, counter)) = counting.as_mut() {
                 counter.add_batch(texts);
-                if !config.feature_arms(prof).is_empty() {
+                if !arms.is_empty() {
                     texts.iter().for_each(|t| sample.offer(t));
                 }
             }
@@ -388,7 +391,7 @@ impl TaggerModel {
             }
             Ok(())
         })?;
-        let Some((prof, tok_cfg, feat_cfg, counter)) = counting else {
+        let Some((prof, tok_cfg, feat_cfg, arms, counter)) = counting else {
             return Err(ModelError::InvalidData("no training documents".into()));
         };
 
@@ -407,7 +410,6 @@ impl TaggerModel {
         }
 
         // Compare feature sets on the pilot sample; count the vocabulary again if a costlier one won.
-        let arms = config.feature_arms(&prof);
         let mut feature_search = Vec::new();
         let (feat_cfg, vectorizer) = if arms.is_empty() || params.cv_folds < 2 {
             (feat_cfg, counter.finish()?)
