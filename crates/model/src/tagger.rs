@@ -104,8 +104,8 @@ impl TrainConfig {
     /// used). Only for Chinese text without configured features: the plain words, then the words plus Han
     /// character 2- and 3-grams. Character n-grams carry what a segmentation splits or joins differently
     /// (CAIL2019, unsegmented legal text: outer-CV micro-F1 0.804 with them against 0.788 without), but they
-    /// multiply the vocabulary and every row's length (on 2,000 long pre-segmented documents: 10× the features,
-    /// 16× the training time), so they have to earn their place on the pilot.
+    /// multiply the vocabulary and every row's length (on 2,000 long pre-segmented documents: 392k features
+    /// against 39k, training 39.7 s against 4.3 s), so they have to earn their place on the pilot.
     pub fn feature_arms(&self, profile: &CorpusProfile) -> Vec<FeatureArm> {
         if self.features.is_some() || !self.pilot.enabled || profile.script == Segmenter::Words {
             return Vec::new();
