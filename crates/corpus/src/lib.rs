@@ -19,7 +19,12 @@
 //! * a missing blank line after the header is tolerated: the body starts on the second line.
 //!
 //! Invalid UTF-8 is an error (with its line), never a silent replacement.
+//!
+//! # Annif's formats
+//! Annif's *document directory* (`NAME.txt` + `NAME.tsv`/`NAME.key`) and *short-text TSV* (`text\t<URI>…`)
+//! are read by the same [`Corpus`]; see [`annif`]. Their subjects are kept as written (`<URI>` or a label).
 
+pub mod annif;
 mod error;
 mod read;
 pub mod synth;

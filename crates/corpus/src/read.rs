@@ -1,4 +1,4 @@
-use crate::{CorpusError, Document};
+use crate::{CorpusError, Document, annif};
 use std::collections::HashSet;
 use std::fs;
 use std::io::{BufRead, BufReader};
@@ -78,8 +78,15 @@ pub struct Corpus {
 #[derive(Debug)]
 enum Inner {
     Files { root: PathBuf, files: std::vec::IntoIter<PathBuf> },
-    Jsonl { path: PathBuf, lines: std::io::Lines<BufReader<fs::File>>, line: usize },
+    Lines { path: PathBuf, lines: std::io::Lines<BufReader<fs::File>>, line: usize, format: LineFormat },
     Done,
+}
+
+/// Corpora of one document a line.
+#[derive(Debug, Clone, Copy)]
+enum LineFormat {
+    Jsonl,
+    ShortTextTsv,
 }
 
 fn is_jsonl(path: &Path) -> bool {
@@ -88,17 +95,27 @@ fn is_jsonl(path: &Path) -> bool {
 
 impl Corpus {
     /// Open a corpus: a directory (every non-hidden file below it, in sorted path order, ids relative to it),
-    /// a `.jsonl`/`.ndjson` file (one JSON object a line: `{"id":…, "labels":[…], "text":…}`), or any other file
-    /// (one document).
+    /// a `.jsonl`/`.ndjson` file (one JSON object a line: `{"id":…, "labels":[…], "text":…}`), a `.tsv` file
+    /// (Annif's short-text TSV: `text\t<URI> <URI>…` a line), or any other file (one document).
+    ///
+    /// In a directory, or given alone, a `NAME.txt` with a `NAME.tsv` or `NAME.key` beside it is an Annif
+    /// document: the whole file is the text and the subject file gives its labels (see [`crate::annif`]); the
+    /// subject file is not read as a document of its own.
     pub fn open(path: &Path) -> Result<Corpus, CorpusError> {
         let meta = fs::metadata(path).map_err(|e| CorpusError::io(path, e))?;
+        let lines = |format| -> Result<Inner, CorpusError> {
+            let f = fs::File::open(path).map_err(|e| CorpusError::io(path, e))?;
+            Ok(Inner::Lines { path: path.to_owned(), lines: BufReader::new(f).lines(), line: 0, format })
+        };
         let inner = if meta.is_dir() {
             let mut files = Vec::new();
             walk(path, &mut files)?;
+            files.retain(|p| !annif::is_subject_file(p));
             Inner::Files { root: path.to_owned(), files: files.into_iter() }
         } else if is_jsonl(path) {
-            let f = fs::File::open(path).map_err(|e| CorpusError::io(path, e))?;
-            Inner::Jsonl { path: path.to_owned(), lines: BufReader::new(f).lines(), line: 0 }
+            lines(LineFormat::Jsonl)?
+        } else if annif::is_short_text_tsv(path) {
+            lines(LineFormat::ShortTextTsv)?
         } else {
             let root = path.parent().unwrap_or(Path::new("")).to_owned();
             Inner::Files { root, files: vec![path.to_owned()].into_iter() }
@@ -184,12 +201,16 @@ impl Iterator for Corpus {
                 Inner::Done => return None,
                 Inner::Files { root, files } => {
                     let path = files.next()?;
-                    let res = fs::read(&path)
-                        .map_err(|e| CorpusError::io(&path, e))
-                        .and_then(|b| parse_document(&relative_id(root, &path), &path, &b));
+                    let id = relative_id(root, &path);
+                    let res = match annif::subject_file_for(&path) {
+                        Some(subjects) => annif::read_annif_document(&id, &path, &subjects),
+                        None => fs::read(&path)
+                            .map_err(|e| CorpusError::io(&path, e))
+                            .and_then(|b| parse_document(&id, &path, &b)),
+                    };
                     return Some(res);
                 }
-                Inner::Jsonl { path, lines, line } => {
+                Inner::Lines { path, lines, line, format } => {
                     *line += 1;
                     match lines.next() {
                         None => {
@@ -206,7 +227,11 @@ impl Iterator for Corpus {
                             return Some(Err(err));
                         }
                         Some(Ok(text)) => {
-                            if let Some(rec) = jsonl_record(path, *line, &text) {
+                            let rec = match format {
+                                LineFormat::Jsonl => jsonl_record(path, *line, &text),
+                                LineFormat::ShortTextTsv => annif::short_text_record(path, *line, &text),
+                            };
+                            if let Some(rec) = rec {
                                 return Some(rec);
                             }
                         }

@@ -120,6 +120,83 @@ fn jsonl_records_and_their_errors() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
+fn strings(v: &[&str]) -> Option<Vec<String>> {
+    Some(v.iter().map(|s| s.to_string()).collect())
+}
+
+#[test]
+fn annif_document_directories_pair_texts_with_their_subject_files() {
+    let dir = temp_dir("annif-dir");
+    // NAME.tsv: <URI>\tlabel lines; NAME.key: labels (or URIs) one a line; .tsv wins over .key.
+    std::fs::write(dir.join("a.txt"), "%%%not a header here\nplain text").unwrap();
+    std::fs::write(dir.join("a.tsv"), "<http://x.org/1>\tyksi\n\n<http://x.org/2>\tkaksi\r\n<http://x.org/1>\tyksi\n")
+        .unwrap();
+    std::fs::write(dir.join("b.txt"), "\u{feff}second").unwrap();
+    std::fs::write(dir.join("b.key"), "kolme\n<http://x.org/4>\n").unwrap();
+    std::fs::write(dir.join("c.txt"), "%%%Z|\n\nno subject file: the %%% format").unwrap();
+    std::fs::write(dir.join("d.txt"), "both").unwrap();
+    std::fs::write(dir.join("d.tsv"), "<http://x.org/5>\n").unwrap();
+    std::fs::write(dir.join("d.key"), "ignored\n").unwrap();
+    std::fs::write(dir.join("e.txt"), "no subjects").unwrap();
+    std::fs::write(dir.join("e.tsv"), "").unwrap();
+    let docs = Corpus::read_all(&dir).unwrap();
+    let got: Vec<(&str, Option<Vec<String>>, &str)> =
+        docs.iter().map(|d| (d.id.as_str(), d.labels.clone(), d.text.as_str())).collect();
+    assert_eq!(
+        got,
+        [
+            ("a.txt", strings(&["<http://x.org/1>", "<http://x.org/2>"]), "%%%not a header here\nplain text"),
+            ("b.txt", strings(&["kolme", "<http://x.org/4>"]), "second"),
+            ("c.txt", strings(&["Z"]), "no subject file: the %%% format"),
+            ("d.txt", strings(&["<http://x.org/5>"]), "both"),
+            ("e.txt", strings(&[]), "no subjects"),
+        ]
+    );
+    // One document of the format given alone.
+    let one = Corpus::read_all(&dir.join("b.txt")).unwrap();
+    assert_eq!(one[0].labels, strings(&["kolme", "<http://x.org/4>"]));
+    // Malformed subject files name file and line.
+    std::fs::write(dir.join("e.tsv"), "<http://x.org/1>\tok\n<http://x.org/2\tbroken\n").unwrap();
+    let err = Corpus::read_all(&dir).unwrap_err().to_string();
+    assert!(err.contains("e.tsv:2: malformed subject URI"), "{err}");
+    std::fs::write(dir.join("e.tsv"), b"<http://x.org/1>\n\xFF\n").unwrap();
+    let err = Corpus::read_all(&dir).unwrap_err().to_string();
+    assert!(err.contains("e.tsv:2: invalid UTF-8"), "{err}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn annif_short_text_tsv_is_one_document_a_line() {
+    let dir = temp_dir("annif-tsv");
+    let path = dir.join("short.tsv");
+    std::fs::write(
+        &path,
+        "\u{feff}Mäntän musiikkijuhlat\t<http://urn.fi/ykl:78>\n\nKaksi aihetta\t<http://x.org/1>  http://x.org/2 <http://x.org/1>\r\nIlman aiheita\t\nEi sarkainta\n",
+    )
+    .unwrap();
+    let docs = Corpus::read_all(&path).unwrap();
+    let got: Vec<(&str, Option<Vec<String>>, &str)> =
+        docs.iter().map(|d| (d.id.as_str(), d.labels.clone(), d.text.as_str())).collect();
+    assert_eq!(
+        got,
+        [
+            ("line 1", strings(&["<http://urn.fi/ykl:78>"]), "Mäntän musiikkijuhlat"),
+            ("line 3", strings(&["<http://x.org/1>", "http://x.org/2"]), "Kaksi aihetta"),
+            ("line 4", strings(&[]), "Ilman aiheita"),
+            ("line 5", None, "Ei sarkainta"),
+        ]
+    );
+    for (content, expect) in [
+        (&b"ok\t<http://x.org/1>\nbad\t<http://x.org/2 <x>\n"[..], "short.tsv:2: malformed subject URI"),
+        (&b"ok\t<a:b>\n\xFF\t<a:c>\n"[..], "short.tsv:2: invalid UTF-8"),
+    ] {
+        std::fs::write(&path, content).unwrap();
+        let err = Corpus::read_all(&path).unwrap_err().to_string();
+        assert!(err.contains(expect), "got {err:?}, want {expect:?}");
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
 #[test]
 fn real_corpora_parse_when_present() {
     let data = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data");
@@ -132,6 +209,13 @@ fn real_corpora_parse_when_present() {
         assert!(docs.len() >= min_docs, "{corpus}: {} docs", docs.len());
         assert!(docs.iter().all(|d| d.labels.is_some()), "{corpus}: every shipped document has a header");
     }
+    // Annif's formats, as published.
+    let kh = Corpus::read_all(&data.join("kirjastonhoitaja/annif/validate")).unwrap();
+    assert_eq!(kh.len(), 213);
+    assert!(kh.iter().all(|d| d.labels.as_ref().is_some_and(|l| l.iter().all(|s| s.starts_with("<http")))));
+    let mp = Corpus::read_all(&data.join("makupalat/makupalat-validate.tsv")).unwrap();
+    assert_eq!(mp.len(), 398);
+    assert!(mp.iter().all(|d| d.labels.as_ref().is_some_and(|l| !l.is_empty())));
     let seed = Corpus::read_all(&data.join("seed")).unwrap();
     assert!(seed[0].labels.as_ref().unwrap().contains(&"INTERNATIONAL SECURITY".to_string()));
 }
