@@ -2,11 +2,13 @@
 
 use anyhow::{Context, Result, bail};
 use indicatif::{ProgressBar, ProgressStyle};
+use std::cell::{Cell, RefCell};
 use std::io::Read;
 use std::path::Path;
 use std::time::Duration;
 use tagger_corpus::{Corpus, Document, jsonl_record, parse_document};
-use tagger_model::{BatchSink, ModelError, TRAIN_BATCH, TrainingSource};
+use tagger_model::{BatchSink, ModelError, TRAIN_BATCH, TrainingSource, resolve_subjects};
+use tagger_vocab::{Resolver, SubjectReport};
 
 /// Read every document of the given inputs (`-` is standard input: JSONL if it starts with `{`, after an
 /// optional byte-order mark, else one document in the `%%%` format).
@@ -38,11 +40,71 @@ pub fn read_inputs(inputs: &[std::path::PathBuf]) -> Result<Vec<Document>> {
 }
 
 /// A corpus on disk (directory, file or JSONL) as a training source: read in batches, twice, never whole.
-pub struct PathSource<'a>(pub &'a Path);
+/// With a resolver, subjects become concept URIs; how they resolved is counted on the first read.
+pub struct PathSource<'a> {
+    path: &'a Path,
+    subjects: Option<SubjectMapping<'a>>,
+}
+
+/// Subjects to concepts while a corpus is read (see [`PathSource`]).
+pub struct SubjectMapping<'a> {
+    resolver: &'a Resolver<'a>,
+    strict: bool,
+    report: RefCell<SubjectReport>,
+    reads: Cell<usize>,
+}
+
+impl<'a> SubjectMapping<'a> {
+    pub fn new(resolver: &'a Resolver<'a>, strict: bool) -> Self {
+        SubjectMapping { resolver, strict, report: RefCell::default(), reads: Cell::new(0) }
+    }
+
+    /// How the subjects resolved, counted on the first read of the corpus.
+    pub fn report(&self) -> SubjectReport {
+        self.report.borrow().clone()
+    }
+
+    /// The concept URIs of `subjects`, counted in the report when `count`.
+    fn map(&self, subjects: &[String], count: bool) -> Vec<String> {
+        let mut scratch = SubjectReport::default();
+        let mut report = self.report.borrow_mut();
+        resolve_subjects(self.resolver, subjects, if count { &mut report } else { &mut scratch })
+    }
+
+    /// Map every document's subjects in memory (for corpora read once, like standard input).
+    pub fn map_all(&self, labels: &[Vec<String>]) -> Result<Vec<Vec<String>>> {
+        let out = labels.iter().map(|l| self.map(l, true)).collect();
+        self.check()?;
+        Ok(out)
+    }
+
+    fn check(&self) -> Result<(), anyhow::Error> {
+        let r = self.report.borrow();
+        if self.strict && r.unresolved() > 0 {
+            bail!("{} (--strict-subjects)", crate::vocab_cmd::describe_report(&r));
+        }
+        Ok(())
+    }
+}
+
+impl<'a> PathSource<'a> {
+    pub fn new(path: &'a Path, subjects: Option<SubjectMapping<'a>>) -> Self {
+        PathSource { path, subjects }
+    }
+
+    /// The subject mapping, if any, once the corpus has been read.
+    pub fn subjects(&self) -> Option<&SubjectMapping<'a>> {
+        self.subjects.as_ref()
+    }
+}
 
 impl TrainingSource for PathSource<'_> {
     fn read(&self, sink: &mut BatchSink<'_>) -> Result<(), ModelError> {
         let source = |e: &dyn std::fmt::Display| ModelError::Source(e.to_string());
+        let first_read = self.subjects.as_ref().is_some_and(|m| {
+            m.reads.set(m.reads.get() + 1);
+            m.reads.get() == 1
+        });
         let mut texts: Vec<String> = Vec::with_capacity(TRAIN_BATCH);
         let mut labels: Vec<Vec<String>> = Vec::with_capacity(TRAIN_BATCH);
         let mut flush = |texts: &mut Vec<String>, labels: &mut Vec<Vec<String>>| {
@@ -52,13 +114,16 @@ impl TrainingSource for PathSource<'_> {
             labels.clear();
             r
         };
-        for d in Corpus::open(self.0).map_err(|e| source(&e))? {
+        for d in Corpus::open(self.path).map_err(|e| source(&e))? {
             let d = d.map_err(|e| source(&e))?;
             let Some(l) = d.labels else {
-                return Err(source(&format_args!("{}: {}", self.0.display(), unlabelled("training", &d.id))));
+                return Err(source(&format_args!("{}: {}", self.path.display(), unlabelled("training", &d.id))));
             };
             texts.push(d.text);
-            labels.push(l);
+            labels.push(match &self.subjects {
+                Some(m) => m.map(&l, first_read),
+                None => l,
+            });
             if texts.len() == TRAIN_BATCH {
                 flush(&mut texts, &mut labels)?;
             }
@@ -66,13 +131,16 @@ impl TrainingSource for PathSource<'_> {
         if !texts.is_empty() {
             flush(&mut texts, &mut labels)?;
         }
+        if first_read && let Some(m) = &self.subjects {
+            m.check().map_err(|e| source(&e))?;
+        }
         Ok(())
     }
 }
 
 /// The error for a document without labels where `what` needs them.
 fn unlabelled(what: &str, id: &str) -> String {
-    format!("{what} needs labelled documents, but {id:?} has no %%% label line")
+    format!("{what} needs labelled documents, but {id:?} has no labels (no %%% line, subject file or TSV subjects)")
 }
 
 /// Split documents into texts and label lists, requiring labels on every one.

@@ -28,6 +28,8 @@ pub struct Args {
     /// No progress display.
     #[arg(long, short)]
     quiet: bool,
+    #[command(flatten)]
+    vocab: crate::vocab_cmd::VocabOptions,
 }
 
 pub fn run(args: Args) -> Result<()> {
@@ -36,7 +38,14 @@ pub fn run(args: Args) -> Result<()> {
     let config = read_config(args.config.as_deref(), args.seed)?;
     let docs = read_inputs(std::slice::from_ref(&args.corpus))?;
     anyhow::ensure!(!docs.is_empty(), "{} holds no documents", args.corpus.display());
-    let labels = labelled(&docs, "cross-validation")?;
+    let mut labels = labelled(&docs, "cross-validation")?;
+    if !args.vocab.files.is_empty() {
+        let vocab = crate::vocab_cmd::load_vocabulary(&args.vocab.files)?;
+        let resolver = tagger_vocab::Resolver::new(&vocab);
+        let mapping = crate::common::SubjectMapping::new(&resolver, args.vocab.strict_subjects);
+        labels = mapping.map_all(&labels)?;
+        eprintln!("{}", crate::vocab_cmd::describe_report(&mapping.report()));
+    }
     let texts: Vec<&str> = docs.iter().map(|d| d.text.as_str()).collect();
     let start = Instant::now();
     let pb = spinner(args.quiet, "cross-validating");

@@ -2,7 +2,8 @@ use crate::common::{labelled, read_inputs, set_threads};
 use anyhow::{Context, Result};
 use std::fmt::Write as _;
 use std::path::PathBuf;
-use tagger_model::{Decision, TaggerModel, metrics};
+use tagger_model::{Decision, TaggerModel, metrics, resolve_subjects};
+use tagger_vocab::{Resolver, SubjectReport};
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -28,7 +29,16 @@ pub fn run(args: Args) -> Result<()> {
     set_threads(args.threads)?;
     let model = TaggerModel::load(&args.model).context("loading model")?;
     let docs = read_inputs(std::slice::from_ref(&args.corpus))?;
-    let gold = labelled(&docs, "evaluation")?;
+    let mut gold = labelled(&docs, "evaluation")?;
+    if let Some(vocab) = model.vocabulary() {
+        // The corpus names subjects as it likes (URIs, notations, labels); the model's labels are concept URIs.
+        let resolver = Resolver::new(vocab);
+        let mut report = SubjectReport::default();
+        gold = gold.iter().map(|g| resolve_subjects(&resolver, g, &mut report)).collect();
+        if report.unresolved() > 0 {
+            eprintln!("{}", crate::vocab_cmd::describe_report(&report));
+        }
+    }
     let texts: Vec<&str> = docs.iter().map(|d| d.text.as_str()).collect();
     let names = |tags: Vec<Vec<tagger_model::Tag<'_>>>| -> Vec<Vec<String>> {
         tags.into_iter().map(|t| t.into_iter().map(|t| t.label.to_owned()).collect()).collect()
@@ -63,8 +73,12 @@ pub fn run(args: Args) -> Result<()> {
     worst.sort_by(|a, b| a.f1.total_cmp(&b.f1).then(b.support.cmp(&a.support)));
     writeln!(out, "\nworst labels (by F1, gold support ≥ 1):")?;
     writeln!(out, "{:<32} {:>7} {:>9} {:>9} {:>7}", "label", "support", "precision", "recall", "F1")?;
+    let ids: std::collections::HashMap<&str, u32> =
+        model.labels().iter().enumerate().map(|(i, l)| (l.as_str(), i as u32)).collect();
     for l in worst.iter().take(10) {
-        writeln!(out, "{:<32} {:>7} {:>9.3} {:>9.3} {:>7.3}", l.label, l.support, l.precision, l.recall, l.f1)?;
+        // Labels never seen in training have no id; a vocabulary model shows the others by name, not URI.
+        let name = ids.get(l.label.as_str()).map_or(l.label.as_str(), |&id| model.display_label(id, ""));
+        writeln!(out, "{:<32} {:>7} {:>9.3} {:>9.3} {:>7.3}", name, l.support, l.precision, l.recall, l.f1)?;
     }
     crate::common::emit(&out)
 }

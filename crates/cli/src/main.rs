@@ -15,6 +15,7 @@ mod serve_cmd;
 mod synth_cmd;
 mod tokenize_cmd;
 mod train_cmd;
+mod vocab_cmd;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -44,6 +45,9 @@ enum Command {
     /// Load a running server (unary, batch or stream; bounded in count and time) and report throughput,
     /// latency percentiles and status codes.
     Loadgen(loadgen_cmd::Args),
+    /// Summarise vocabulary files (SKOS Turtle/N-Triples, Annif TSV) merged by URI: concepts, languages,
+    /// labels per language, hierarchy depth, deprecated concepts; conflicts are reported on stderr.
+    Vocab(vocab_cmd::Args),
     /// Generate a UN-like synthetic corpus (Zipf vocabulary, power-law labels), streamed to disk.
     Synth(synth_cmd::Args),
 }
@@ -59,6 +63,7 @@ fn main() -> ExitCode {
         Command::Serve(args) => serve_cmd::run(args),
         Command::Loadgen(args) => loadgen_cmd::run_cmd(args),
         Command::Synth(args) => synth_cmd::run(args),
+        Command::Vocab(args) => vocab_cmd::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -25,6 +25,9 @@ pub struct Args {
     /// Terms per tag with --explain.
     #[arg(long, default_value_t = 5)]
     explain_terms: usize,
+    /// Language of the labels in answers, for a model trained with a vocabulary (default: the model's).
+    #[arg(long, default_value = "")]
+    language: String,
     /// Worker threads (0 = one per core).
     #[arg(long, default_value_t = 0)]
     threads: usize,
@@ -41,12 +44,26 @@ pub fn run(args: Args) -> Result<()> {
             let tags: Vec<serde_json::Value> = model
                 .tag(&d.text, decision)
                 .into_iter()
-                .map(|t| serde_json::json!({"label": t.label, "score": t.score}))
+                .map(|t| {
+                    let mut tag =
+                        serde_json::json!({"label": model.display_label(t.id, &args.language), "score": t.score});
+                    add_concept(&mut tag, &model, t.id);
+                    tag
+                })
                 .collect();
             let mut v = serde_json::json!({"id": d.id, "tags": tags});
             if args.explain {
-                v["explanation"] = serde_json::to_value(model.explain(&d.text, decision, args.explain_terms))
-                    .unwrap_or(serde_json::Value::Null);
+                let explained: Vec<serde_json::Value> = model
+                    .explain(&d.text, decision, args.explain_terms)
+                    .into_iter()
+                    .map(|e| {
+                        let mut x = serde_json::to_value(&e).unwrap_or(serde_json::Value::Null);
+                        x["label"] = model.display_label(e.id, &args.language).into();
+                        add_concept(&mut x, &model, e.id);
+                        x
+                    })
+                    .collect();
+                v["explanation"] = explained.into();
             }
             v.to_string()
         })
@@ -58,4 +75,14 @@ pub fn run(args: Args) -> Result<()> {
     }
     out.flush()?;
     Ok(())
+}
+
+/// With a vocabulary, a tag also carries its concept's URI and notation.
+fn add_concept(tag: &mut serde_json::Value, model: &TaggerModel, id: u32) {
+    if let Some(c) = model.concept(id) {
+        tag["uri"] = c.uri.clone().into();
+        if let Some(n) = &c.notation {
+            tag["notation"] = n.clone().into();
+        }
+    }
 }

@@ -1,8 +1,10 @@
-use crate::common::{PathSource, labelled, read_config, read_inputs, set_threads, spinner};
+use crate::common::{PathSource, SubjectMapping, labelled, read_config, read_inputs, set_threads, spinner};
+use crate::vocab_cmd::{VocabOptions, describe_report, load_vocabulary, model_language};
 use anyhow::{Context, Result};
 use std::path::PathBuf;
 use std::time::Instant;
 use tagger_model::{Stage, TaggerModel};
+use tagger_vocab::Resolver;
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -25,12 +27,17 @@ pub struct Args {
     /// No progress display.
     #[arg(long, short)]
     quiet: bool,
+    #[command(flatten)]
+    vocab: VocabOptions,
 }
 
 pub fn run(args: Args) -> Result<()> {
     set_threads(args.threads)?;
     let config = read_config(args.config.as_deref(), args.seed)?;
     let start = Instant::now();
+    let vocab = if args.vocab.files.is_empty() { None } else { Some(load_vocabulary(&args.vocab.files)?) };
+    let resolver = vocab.as_ref().map(Resolver::new);
+    let mapping = resolver.as_ref().map(|r| SubjectMapping::new(r, args.vocab.strict_subjects));
     let pb = spinner(args.quiet, "reading corpus");
     let progress = |s: Stage| {
         pb.set_message(match s {
@@ -43,14 +50,25 @@ pub fn run(args: Args) -> Result<()> {
     let trained = if args.corpus.as_os_str() == "-" {
         // Standard input can be read only once: hold it in memory.
         let docs = read_inputs(std::slice::from_ref(&args.corpus))?;
-        let labels = labelled(&docs, "training")?;
+        let mut labels = labelled(&docs, "training")?;
+        if let Some(m) = &mapping {
+            labels = m.map_all(&labels)?;
+        }
         let texts: Vec<&str> = docs.iter().map(|d| d.text.as_str()).collect();
-        TaggerModel::train(&texts, &labels, &config, &progress)
+        (TaggerModel::train(&texts, &labels, &config, &progress), mapping.map(|m| m.report()))
     } else {
         // Files are streamed twice in batches; the texts are never all in memory.
-        TaggerModel::train_from(&PathSource(&args.corpus), &config, &progress)
+        let source = PathSource::new(&args.corpus, mapping);
+        (TaggerModel::train_from(&source, &config, &progress), source.subjects().map(SubjectMapping::report))
     };
+    let (trained, subjects) = trained;
     let mut model = trained.with_context(|| format!("training on {}", args.corpus.display()))?;
+    drop(resolver);
+    if let Some(vocab) = vocab {
+        let language = model_language(&args.vocab, &vocab, subjects.as_ref());
+        model = model.with_vocabulary(vocab, &language).context("attaching the vocabulary")?;
+        model.meta.vocabulary = args.vocab.files.clone();
+    }
     model.meta.corpus = args.corpus.display().to_string();
     model.meta.created_unix =
         std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
@@ -72,6 +90,14 @@ pub fn run(args: Args) -> Result<()> {
         m.train_seconds,
         size as f64 / 1e6
     );
+    if let Some(r) = &subjects {
+        pb.suspend(|| eprintln!("{}", describe_report(r)));
+    }
+    if let Some(lang) = model.language() {
+        eprintln!("answers name concepts of the vocabulary, in {lang:?} unless a request asks for another language");
+    } else if model.labels().iter().filter(|l| l.starts_with('<')).count() * 2 > model.labels().len() {
+        eprintln!("note: the subjects are URIs; train with --vocab to answer with concept labels and notations");
+    }
     if !m.feature_search.is_empty() {
         let tried: Vec<String> = m
             .feature_search

@@ -147,7 +147,7 @@ fn train_eval_predict_round_trip() {
     std::fs::write(train.join("zz-unlabelled.txt"), "no header here").unwrap();
     let out = tagger(&["train", "--corpus", s(&train), "--out", s(&root.join("x.tgm")), "-q"]);
     assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("\"zz-unlabelled.txt\" has no %%% label line"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("\"zz-unlabelled.txt\" has no labels"));
     let mut bytes = std::fs::read(&model).unwrap();
     bytes.truncate(bytes.len() / 2);
     std::fs::write(root.join("half.tgm"), bytes).unwrap();
@@ -183,5 +183,122 @@ fn cv_reports_held_out_figures_for_a_configuration() {
     std::fs::create_dir_all(&empty).unwrap();
     let out = tagger(&["cv", "--corpus", s(&empty), "-q"]);
     assert!(!out.status.success() && String::from_utf8_lossy(&out.stderr).contains("holds no documents"));
+    std::fs::remove_dir_all(&root).unwrap();
+}
+
+/// A SKOS vocabulary for the 8 generated subjects ("SUBJECT 0000" …): concept `c/K` with notation `K`, Finnish
+/// and English preferred labels, a Finnish alternative label; plus a deprecated concept replaced by `c/1`.
+fn write_vocabulary(path: &Path) {
+    let mut ttl = String::from(
+        "@prefix skos: <http://www.w3.org/2004/02/skos/core#> .\n@prefix owl: <http://www.w3.org/2002/07/owl#> .\n\
+         @prefix dct: <http://purl.org/dc/terms/> .\n@prefix ex: <http://example.org/c/> .\n",
+    );
+    for k in 0..8 {
+        ttl.push_str(&format!(
+            "ex:{k} a skos:Concept ; skos:notation \"{k}\" ; skos:prefLabel \"aihe {k}\"@fi, \"topic {k}\"@en ; \
+             skos:altLabel \"SUBJECT {k:04}\"@fi .\n"
+        ));
+    }
+    ttl.push_str(
+        "ex:old a skos:Concept ; skos:prefLabel \"vanha\"@fi ; owl:deprecated true ; dct:isReplacedBy ex:1 .\n",
+    );
+    std::fs::write(path, ttl).unwrap();
+}
+
+/// The generated corpus in Annif's formats: training documents as a document directory (subjects as `<URI>` in
+/// `.tsv` files, as labels in `.key` files, one deprecated URI and one unknown subject), test documents as a
+/// short-text TSV file.
+fn write_annif_corpus(train: &Path, test_tsv: &Path) {
+    std::fs::create_dir_all(train).unwrap();
+    let cfg = SynthConfig {
+        docs: 360,
+        labels: 8,
+        labels_per_doc: 2.0,
+        tokens_per_doc: 60,
+        vocabulary: 2000,
+        han: false,
+        seed: 1,
+        ..SynthConfig::default()
+    };
+    let uri = |label: &str| {
+        format!("<http://example.org/c/{}>", label.trim_start_matches("SUBJECT ").parse::<u32>().unwrap())
+    };
+    let mut test = String::new();
+    for (i, d) in Synth::new(cfg).enumerate() {
+        let labels = d.labels.clone().unwrap();
+        if i < 300 {
+            let name = format!("doc{i:03}");
+            std::fs::write(train.join(format!("{name}.txt")), &d.text).unwrap();
+            if i % 3 == 0 {
+                // Subjects by label, as Annif's .key files give them.
+                std::fs::write(train.join(format!("{name}.key")), labels.join("\n")).unwrap();
+            } else {
+                let mut lines: Vec<String> = labels.iter().map(|l| format!("{}\t{l}", uri(l))).collect();
+                if i == 1 {
+                    lines.push("<http://example.org/c/old>\tvanha".into());
+                    lines.push("<http://example.org/c/unknown>\tei ole".into());
+                }
+                std::fs::write(train.join(format!("{name}.tsv")), lines.join("\n")).unwrap();
+            }
+        } else {
+            let uris: Vec<String> = labels.iter().map(|l| uri(l)).collect();
+            test.push_str(&format!("{}\t{}\n", d.text.replace(['\n', '\t'], " "), uris.join(" ")));
+        }
+    }
+    std::fs::write(test_tsv, test).unwrap();
+}
+
+#[test]
+fn issue_10_annif_corpora_and_a_vocabulary_give_answers_that_name_concepts() {
+    let root: PathBuf = std::env::temp_dir().join(format!("tagger-cli-vocab-{}", std::process::id()));
+    let (train, test, vocab, model) =
+        (root.join("train"), root.join("test.tsv"), root.join("vocab.ttl"), root.join("m.tgm"));
+    write_annif_corpus(&train, &test);
+    write_vocabulary(&vocab);
+
+    let summary: serde_json::Value = serde_json::from_str(&ok(tagger(&["vocab", s(&vocab), "--json"]))).unwrap();
+    assert_eq!(summary["concepts"], 9);
+    assert_eq!(summary["deprecated"], 1);
+    assert_eq!(summary["main_language"], "fi");
+
+    // --strict-subjects refuses a corpus with a subject outside the vocabulary, and says which.
+    let out =
+        tagger(&["train", "--corpus", s(&train), "--vocab", s(&vocab), "--strict-subjects", "--out", s(&model), "-q"]);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("<http://example.org/c/unknown>") && stderr.contains("--strict-subjects"), "{stderr}");
+    assert!(!model.exists());
+
+    let out =
+        tagger(&["train", "--corpus", s(&train), "--vocab", s(&vocab), "--out", s(&model), "-q", "--threads", "2"]);
+    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains("1 deprecated ones mapped to their replacement"), "{stderr}");
+    assert!(stderr.contains("1 name no concept and were dropped"), "{stderr}");
+    assert!(stderr.contains("in \"fi\" unless a request asks"), "{stderr}");
+
+    // Answers carry the concept: URI, notation, and the label in the language asked for (default: Finnish).
+    let first = root.join("first.txt");
+    std::fs::write(&first, std::fs::read_to_string(train.join("doc000.txt")).unwrap()).unwrap();
+    for (language, prefix) in [(None, "aihe "), (Some("en"), "topic "), (Some("sv"), "aihe ")] {
+        let mut args = vec!["predict", "--model", s(&model), "--top-k", "3", s(&first)];
+        if let Some(l) = language {
+            args.extend(["--language", l]);
+        }
+        let line: serde_json::Value = serde_json::from_str(ok(tagger(&args)).trim()).unwrap();
+        let tags = line["tags"].as_array().unwrap();
+        assert_eq!(tags.len(), 3);
+        for t in tags {
+            let notation = t["notation"].as_str().unwrap();
+            assert_eq!(t["uri"].as_str().unwrap(), format!("http://example.org/c/{notation}"));
+            assert_eq!(t["label"].as_str().unwrap(), format!("{prefix}{notation}"), "{language:?}: {t}");
+        }
+    }
+
+    // Gold subjects of the short-text TSV (URIs) resolve through the model's vocabulary.
+    let eval: serde_json::Value =
+        serde_json::from_str(&ok(tagger(&["eval", "--model", s(&model), "--corpus", s(&test), "--json"]))).unwrap();
+    assert_eq!(eval["docs"], 60);
+    assert!(eval["micro_f1"].as_f64().unwrap() > 0.6, "{eval}");
     std::fs::remove_dir_all(&root).unwrap();
 }

@@ -112,6 +112,16 @@ impl Corpus {
             walk(path, &mut files)?;
             files.retain(|p| !annif::is_subject_file(p));
             Inner::Files { root: path.to_owned(), files: files.into_iter() }
+        } else if annif::is_subject_file(path) {
+            let text = path.with_extension("txt");
+            return Err(CorpusError::format(
+                path,
+                1,
+                format!(
+                    "this is the subject file of the Annif document {}: give that file, or the directory",
+                    text.display()
+                ),
+            ));
         } else if is_jsonl(path) {
             lines(LineFormat::Jsonl)?
         } else if annif::is_short_text_tsv(path) {

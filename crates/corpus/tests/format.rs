@@ -155,6 +155,9 @@ fn annif_document_directories_pair_texts_with_their_subject_files() {
     // One document of the format given alone.
     let one = Corpus::read_all(&dir.join("b.txt")).unwrap();
     assert_eq!(one[0].labels, strings(&["kolme", "<http://x.org/4>"]));
+    // A subject file given alone is not a corpus.
+    let err = Corpus::open(&dir.join("a.tsv")).unwrap_err().to_string();
+    assert!(err.contains("a.tsv:1: this is the subject file of the Annif document"), "{err}");
     // Malformed subject files name file and line.
     std::fs::write(dir.join("e.tsv"), "<http://x.org/1>\tok\n<http://x.org/2\tbroken\n").unwrap();
     let err = Corpus::read_all(&dir).unwrap_err().to_string();

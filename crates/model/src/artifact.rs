@@ -13,6 +13,7 @@
 //! in the same directory, synced, then renamed over the target, so a reader never sees a half-written model.
 
 use crate::ModelError;
+use crate::concepts::ModelConcepts;
 use crate::ovr::OvrModel;
 use crate::tagger::{TaggerModel, TrainingMeta};
 use serde::{Deserialize, Serialize};
@@ -20,10 +21,13 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use tagger_features::{Vectorizer, VectorizerConfig, VectorizerState};
 use tagger_tokenize::TokenizerConfig;
+use tagger_vocab::Vocabulary;
 
 const MAGIC: &[u8; 8] = b"TAGGERMD";
 /// The model format this build writes and the newest it reads.
-pub const FORMAT_VERSION: u32 = 3;
+pub const FORMAT_VERSION: u32 = 4;
+/// The oldest format this tagger still reads (3: the same payload without a vocabulary).
+const OLDEST_READABLE: u32 = 3;
 const HEADER_LEN: usize = 24;
 
 #[derive(Serialize, Deserialize)]
@@ -37,6 +41,17 @@ struct Header {
 
 #[derive(Serialize, Deserialize)]
 struct Payload {
+    header_json: String,
+    terms: Vec<String>,
+    idf: Vec<f32>,
+    classifier: OvrModel,
+    /// Since version 4: the vocabulary the labels come from, and the default answer language.
+    concepts: Option<(Vocabulary, String)>,
+}
+
+/// Version 3: no vocabulary.
+#[derive(Deserialize)]
+struct PayloadV3 {
     header_json: String,
     terms: Vec<String>,
     idf: Vec<f32>,
@@ -56,8 +71,13 @@ impl TaggerModel {
         };
         let header_json = serde_json::to_string(&header)
             .map_err(|e| ModelError::InvalidData(format!("cannot encode model header: {e}")))?;
-        let payload =
-            Payload { header_json, terms: st.terms.clone(), idf: st.idf.clone(), classifier: self.classifier.clone() };
+        let payload = Payload {
+            header_json,
+            terms: st.terms.clone(),
+            idf: st.idf.clone(),
+            classifier: self.classifier.clone(),
+            concepts: self.concepts.as_ref().map(|c| (c.vocab.clone(), c.language.clone())),
+        };
         let body =
             postcard::to_stdvec(&payload).map_err(|e| ModelError::InvalidData(format!("cannot encode model: {e}")))?;
         let mut out = Vec::with_capacity(HEADER_LEN + body.len());
@@ -85,9 +105,9 @@ impl TaggerModel {
         if version == 0 {
             return Err(bad("model format version 0 is invalid".into()));
         }
-        if version < FORMAT_VERSION {
+        if version < OLDEST_READABLE {
             return Err(bad(format!(
-                "model format version {version} is older than this tagger reads ({FORMAT_VERSION}); retrain the model \
+                "model format version {version} is older than this tagger reads ({OLDEST_READABLE}); retrain the model \
                  with `tagger train`"
             )));
         }
@@ -103,7 +123,13 @@ impl TaggerModel {
         if crc32fast::hash(body) != crc {
             return Err(bad("corrupted: payload checksum mismatch".into()));
         }
-        let payload: Payload = postcard::from_bytes(body).map_err(|e| bad(format!("undecodable payload: {e}")))?;
+        let undecodable = |e: postcard::Error| bad(format!("undecodable payload: {e}"));
+        let payload: Payload = if version == 3 {
+            let p: PayloadV3 = postcard::from_bytes(body).map_err(undecodable)?;
+            Payload { header_json: p.header_json, terms: p.terms, idf: p.idf, classifier: p.classifier, concepts: None }
+        } else {
+            postcard::from_bytes(body).map_err(undecodable)?
+        };
         let header: Header =
             serde_json::from_str(&payload.header_json).map_err(|e| bad(format!("undecodable model header: {e}")))?;
         let vectorizer = Vectorizer::from_state(VectorizerState {
@@ -120,7 +146,18 @@ impl TaggerModel {
         {
             return Err(bad("classifier shape disagrees with vocabulary or labels".into()));
         }
-        Ok(TaggerModel { labels: header.labels, vectorizer, classifier: payload.classifier, meta: header.meta })
+        let concepts = payload
+            .concepts
+            .map(|(vocab, language)| ModelConcepts::new(vocab, language, &header.labels))
+            .transpose()
+            .map_err(|e| bad(format!("inconsistent vocabulary: {e}")))?;
+        Ok(TaggerModel {
+            labels: header.labels,
+            vectorizer,
+            classifier: payload.classifier,
+            concepts,
+            meta: header.meta,
+        })
     }
 
     /// Write the model file atomically (temporary file in the same directory, fsync, rename).

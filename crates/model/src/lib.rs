@@ -14,6 +14,7 @@
 
 mod artifact;
 mod calibrate;
+mod concepts;
 mod crossval;
 mod data;
 mod error;
@@ -26,6 +27,7 @@ mod tagger;
 
 pub use artifact::{FORMAT_VERSION, write_atomic};
 pub use calibrate::{Platt, f1_threshold, micro_f1_thresholds};
+pub use concepts::resolve_subjects;
 pub use crossval::{CrossValidation, assign_folds, cross_validate};
 pub use data::{LabelSets, MultiLabelDataset, SparseRecords, dataset, records_dataset};
 pub use error::ModelError;

@@ -169,6 +169,8 @@ pub struct TrainingMeta {
     pub min_df_search: Vec<MinDfTrial>,
     /// Wall time of training (feature extraction included), seconds (set by the caller).
     pub train_seconds: f64,
+    /// The vocabulary files the subjects were resolved with, if any (set by the caller).
+    pub vocabulary: Vec<String>,
 }
 
 /// The configuration actually used, every choice made explicit.
@@ -200,6 +202,8 @@ pub enum Stage {
 /// One chosen tag.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Tag<'a> {
+    /// Label id (index into [`TaggerModel::labels`]).
+    pub id: u32,
     /// Label name.
     pub label: &'a str,
     /// Calibrated probability.
@@ -209,6 +213,9 @@ pub struct Tag<'a> {
 /// Why a tag was chosen: the terms that pushed its score up the most.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct TagExplanation {
+    /// Label id (index into [`TaggerModel::labels`]).
+    #[serde(skip)]
+    pub id: u32,
     /// Label name.
     pub label: String,
     /// Calibrated probability.
@@ -234,6 +241,8 @@ pub struct TaggerModel {
     pub(crate) labels: Vec<String>,
     pub(crate) vectorizer: Vectorizer,
     pub(crate) classifier: OvrModel,
+    /// The vocabulary the labels come from, if the model was trained with one.
+    pub(crate) concepts: Option<crate::concepts::ModelConcepts>,
     /// Training metadata.
     pub meta: TrainingMeta,
 }
@@ -490,7 +499,7 @@ impl TaggerModel {
             min_df_search,
             ..TrainingMeta::default()
         };
-        Ok(TaggerModel { labels: names, vectorizer, classifier, meta })
+        Ok(TaggerModel { labels: names, vectorizer, classifier, concepts: None, meta })
     }
 
     /// Label names, by id.
@@ -523,7 +532,7 @@ impl TaggerModel {
         self.classifier
             .decide(&probs, decision)
             .into_iter()
-            .map(|(l, score)| Tag { label: &self.labels[l as usize], score })
+            .map(|(l, score)| Tag { id: l, label: &self.labels[l as usize], score })
             .collect()
     }
 
@@ -561,7 +570,7 @@ impl TaggerModel {
                     .collect();
                 terms.sort_by(|a, b| b.contribution.total_cmp(&a.contribution).then_with(|| a.term.cmp(&b.term)));
                 terms.truncate(max_terms);
-                TagExplanation { label: self.labels[l as usize].clone(), score, terms }
+                TagExplanation { id: l, label: self.labels[l as usize].clone(), score, terms }
             })
             .collect()
     }

@@ -535,3 +535,69 @@ fn issue_16_held_out_estimate_predicts_fresh_documents() {
     }
     assert!(failures.is_empty(), "estimate and fresh documents differ by more than 0.03:\n{}", failures.join("\n"));
 }
+
+/// A vocabulary for the fixture's labels "SUBJECT 000K": concept `c/K`, Finnish label as in the corpus, English
+/// label "topic K", notation "K".
+fn fixture_vocabulary() -> tagger_vocab::Vocabulary {
+    let mut b = tagger_vocab::VocabBuilder::new();
+    let fi: String = (0..12).map(|k| format!("<http://example.org/c/{k}>\tSUBJECT {k:04}\n")).collect();
+    let en: String = (0..12).map(|k| format!("<http://example.org/c/{k}>\ttopic {k}\t{k}\n")).collect();
+    b.add_tsv(Path::new("fi.tsv"), "fi", fi.as_bytes()).unwrap();
+    b.add_tsv(Path::new("en.tsv"), "en", en.as_bytes()).unwrap();
+    b.finish().unwrap()
+}
+
+#[test]
+fn issue_10_a_model_keeps_its_vocabulary_and_names_concepts_in_any_of_its_languages() {
+    let docs = fixture(false, 200, 4);
+    let vocab = fixture_vocabulary();
+    let resolver = tagger_vocab::Resolver::new(&vocab);
+    let mut report = tagger_vocab::SubjectReport::default();
+    let (texts, labels) = split(&docs);
+    let uris: Vec<Vec<String>> =
+        labels.iter().map(|l| tagger_model::resolve_subjects(&resolver, l, &mut report)).collect();
+    assert_eq!((report.by_label, report.unresolved()), (labels.iter().map(Vec::len).sum(), 0));
+    let plain = TaggerModel::train(&texts, &uris, &TrainConfig::default(), &|_| {}).unwrap();
+    // Labels that are not concept URIs cannot be given a vocabulary.
+    let err = train(&docs, &TrainConfig::default()).with_vocabulary(vocab.clone(), "fi").unwrap_err().to_string();
+    assert!(err.contains("\"SUBJECT 0000\" is not the URI of a concept"), "{err}");
+
+    let model = plain.clone().with_vocabulary(vocab.clone(), "fi").unwrap();
+    let back = TaggerModel::from_bytes(&model.to_bytes().unwrap(), Path::new("m.tgm")).unwrap();
+    assert_eq!(back.to_bytes().unwrap(), model.to_bytes().unwrap(), "the vocabulary survives a save and load");
+    assert_eq!(back.vocabulary(), Some(&vocab));
+    assert_eq!(back.language(), Some("fi"));
+    for (id, uri) in back.labels().iter().enumerate() {
+        let id = id as u32;
+        let k = uri.trim_start_matches("http://example.org/c/");
+        assert_eq!(back.concept(id).unwrap().uri, *uri);
+        assert_eq!(back.concept(id).unwrap().notation.as_deref(), Some(k));
+        assert_eq!(back.display_label(id, ""), format!("SUBJECT {:04}", k.parse::<u32>().unwrap()));
+        assert_eq!(back.display_label(id, "en"), format!("topic {k}"));
+        assert_eq!(back.display_label(id, "ja"), back.display_label(id, "fi"), "unknown language: the model's");
+    }
+    // The vocabulary changes names, never scores.
+    for t in &texts[..20] {
+        let (a, b) = (plain.tag(t, Decision::ModelRule), back.tag(t, Decision::ModelRule));
+        assert_eq!(a, b);
+    }
+    assert_eq!(plain.display_label(0, "en"), plain.labels()[0], "without a vocabulary the label is the name");
+}
+
+#[test]
+fn format_3_model_files_still_load() {
+    // Version 3 is version 4 without the trailing vocabulary field (postcard encodes None as one 0 byte).
+    let model = train(&fixture(false, 120, 4), &TrainConfig::default());
+    let v4 = model.to_bytes().unwrap();
+    assert_eq!(v4.last(), Some(&0), "no vocabulary: None at the end");
+    let body = &v4[24..v4.len() - 1];
+    let mut v3 = Vec::new();
+    v3.extend_from_slice(&v4[..8]);
+    v3.extend_from_slice(&3u32.to_le_bytes());
+    v3.extend_from_slice(&(body.len() as u64).to_le_bytes());
+    v3.extend_from_slice(&crc32fast::hash(body).to_le_bytes());
+    v3.extend_from_slice(body);
+    let old = TaggerModel::from_bytes(&v3, Path::new("old.tgm")).unwrap();
+    assert_eq!(old.to_bytes().unwrap(), v4);
+    assert!(old.vocabulary().is_none());
+}

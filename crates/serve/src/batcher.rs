@@ -22,6 +22,10 @@ pub enum JobError {
     Internal(String),
 }
 
+/// A job the queue had no room for (it is dropped, so its caller's reply channel closes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NotQueued;
+
 /// One document waiting to be tagged.
 #[derive(Debug)]
 pub struct Job {
@@ -35,6 +39,8 @@ pub struct Job {
     pub decision: Decision,
     /// Whether to add evidence.
     pub explain: bool,
+    /// Language of the labels in the answer (empty: the model's).
+    pub language: String,
     /// Drop the job (DEADLINE_EXCEEDED) if compute has not started by then.
     pub deadline: Option<Instant>,
     /// When it was queued.
@@ -96,11 +102,9 @@ impl Batcher {
         Ok(Batcher { tx })
     }
 
-    /// Queue a job now, or give it back if the queue is full (the caller answers RESOURCE_EXHAUSTED).
-    pub fn try_submit(&self, job: Job) -> Result<(), Job> {
-        self.tx.try_send(job).map_err(|e| match e {
-            mpsc::error::TrySendError::Full(j) | mpsc::error::TrySendError::Closed(j) => j,
-        })
+    /// Queue a job now, or drop it if the queue is full or closed (the caller answers RESOURCE_EXHAUSTED).
+    pub fn try_submit(&self, job: Job) -> Result<(), NotQueued> {
+        self.tx.try_send(job).map_err(|_| NotQueued)
     }
 
     /// Queue a job, waiting for room (streams use this: backpressure instead of errors).
@@ -189,8 +193,10 @@ pub fn tag(job: &Job) -> pb::TagResponse {
             .explain(&job.text, job.decision, 5)
             .into_iter()
             .map(|e| pb::Tag {
-                label: e.label,
+                label: model.display_label(e.id, &job.language).to_owned(),
                 score: e.score,
+                uri: model.concept(e.id).map(|c| c.uri.clone()).unwrap_or_default(),
+                notation: model.concept(e.id).and_then(|c| c.notation.clone()).unwrap_or_default(),
                 evidence: e
                     .terms
                     .into_iter()
@@ -206,7 +212,16 @@ pub fn tag(job: &Job) -> pb::TagResponse {
         model
             .tag(&job.text, job.decision)
             .into_iter()
-            .map(|t| pb::Tag { label: t.label.to_owned(), score: t.score, evidence: Vec::new() })
+            .map(|t| {
+                let concept = model.concept(t.id);
+                pb::Tag {
+                    label: model.display_label(t.id, &job.language).to_owned(),
+                    score: t.score,
+                    evidence: Vec::new(),
+                    uri: concept.map(|c| c.uri.clone()).unwrap_or_default(),
+                    notation: concept.and_then(|c| c.notation.clone()).unwrap_or_default(),
+                }
+            })
             .collect()
     };
     pb::TagResponse {
@@ -252,6 +267,7 @@ mod tests {
             text: "some words".into(),
             decision: Decision::ModelRule,
             explain: false,
+            language: String::new(),
             deadline,
             enqueued: Instant::now(),
             reply: tx,

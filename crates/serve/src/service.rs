@@ -111,6 +111,9 @@ impl Shared {
         {
             return Err(ServeError::BadMinScore(m));
         }
+        if !is_language_tag(&r.language) {
+            return Err(ServeError::BadLanguage(r.language));
+        }
         let model = snap.get(&r.model).ok_or_else(|| ServeError::ModelNotFound(r.model.clone()))?;
         if deadline.is_some_and(|d| Instant::now() >= d) {
             return Err(ServeError::Deadline);
@@ -131,6 +134,7 @@ impl Shared {
             text: r.text,
             decision,
             explain: r.explain,
+            language: r.language,
             deadline,
             enqueued: Instant::now(),
             reply: tx,
@@ -323,5 +327,13 @@ fn info(m: &crate::registry::LoadedModel, with_labels: bool) -> pb::ModelInfo {
         cv_micro_f1: cv.map_or(0.0, |c| c.micro_f1),
         cv_macro_f1: cv.map_or(0.0, |c| c.macro_f1),
         path: m.path.display().to_string(),
+        language: model.language().unwrap_or_default().to_owned(),
+        vocabulary_languages: model.vocabulary().map(|v| v.languages().to_vec()).unwrap_or_default(),
+        concept_count: model.vocabulary().map_or(0, |v| v.len() as u32),
     }
+}
+
+/// Empty, or a BCP 47-shaped tag: letters, digits and '-', at most 35 bytes (the longest registered form).
+fn is_language_tag(s: &str) -> bool {
+    s.len() <= 35 && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') && !s.starts_with('-')
 }

@@ -25,6 +25,8 @@ pub enum ServeError {
     },
     /// `min_score` outside [0, 1].
     BadMinScore(f32),
+    /// `language` is not a language tag.
+    BadLanguage(String),
     /// The named model is not loaded.
     ModelNotFound(String),
     /// No model is loaded at all.
@@ -68,6 +70,12 @@ impl From<ServeError> for Status {
                 "batch holds {count} documents, over the server's --max-batch-docs limit of {limit}; split it"
             )),
             ServeError::BadMinScore(v) => Status::invalid_argument(format!("min_score must be in [0, 1], not {v}")),
+            ServeError::BadLanguage(l) => {
+                let shown: String = l.chars().take(40).collect();
+                Status::invalid_argument(format!(
+                    "language must be a BCP 47 tag such as \"en\" or \"fi\" (letters, digits, '-'), not {shown:?}"
+                ))
+            }
             ServeError::ModelNotFound(m) => Status::not_found(format!("model {m:?} is not loaded (see ListModels)")),
             ServeError::NoModel => Status::unavailable("no model is loaded yet"),
             ServeError::QueueFull { needed } => Status::resource_exhausted(format!(

@@ -201,6 +201,7 @@ async fn bad_input_gets_the_right_status_codes() {
         (req("big", &"word ".repeat(300)), Code::InvalidArgument, "--max-doc-bytes limit of 1000"),
         (pb::TagRequest { model: "nope".into(), ..req("m", "text") }, Code::NotFound, "model \"nope\" is not loaded"),
         (pb::TagRequest { min_score: Some(1.5), ..req("s", "text") }, Code::InvalidArgument, "min_score"),
+        (pb::TagRequest { language: "en US".into(), ..req("l", "text") }, Code::InvalidArgument, "BCP 47"),
         (req("huge", &"x".repeat(30_000)), Code::ResourceExhausted, "too large"),
     ];
     for (r, want, msg) in cases {
@@ -440,5 +441,68 @@ async fn in_process_over_duplex() {
     let r = c.tag(req("d", &all[205].text)).await.unwrap().into_inner();
     assert!(!r.tags.is_empty());
     assert_eq!(c.get_model(pb::GetModelRequest { name: "missing".into() }).await.unwrap_err().code(), Code::NotFound);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// A model trained with a vocabulary (subjects "SUBJECT 000K" are the Finnish labels of concepts `c/K`, which
+/// also have English labels and notations), served from a repository.
+fn vocabulary_repo(name: &str) -> (PathBuf, Vec<tagger_corpus::Document>, TaggerModel) {
+    let mut builder = tagger_vocab::VocabBuilder::new();
+    let fi: String = (0..10).map(|k| format!("<http://example.org/c/{k}>\tSUBJECT {k:04}\n")).collect();
+    let en: String = (0..10).map(|k| format!("<http://example.org/c/{k}>\tsubject {k}\t{k}\n")).collect();
+    builder.add_tsv(Path::new("fi.tsv"), "fi", fi.as_bytes()).unwrap();
+    builder.add_tsv(Path::new("en.tsv"), "en", en.as_bytes()).unwrap();
+    let vocab = builder.finish().unwrap();
+    let all = docs(260, 1);
+    let resolver = tagger_vocab::Resolver::new(&vocab);
+    let mut report = tagger_vocab::SubjectReport::default();
+    let texts: Vec<&str> = all[..200].iter().map(|x| x.text.as_str()).collect();
+    let labels: Vec<Vec<String>> = all[..200]
+        .iter()
+        .map(|x| tagger_model::resolve_subjects(&resolver, x.labels.as_ref().unwrap(), &mut report))
+        .collect();
+    assert_eq!(report.unresolved(), 0);
+    let mut cfg = TrainConfig::default();
+    cfg.classifier.cv_folds = 3;
+    let model = TaggerModel::train(&texts, &labels, &cfg, &|_| {}).unwrap().with_vocabulary(vocab, "fi").unwrap();
+    let dir = std::env::temp_dir().join(format!("tagger-serve-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("yso/1")).unwrap();
+    model.save(&dir.join("yso/1/model.tgm")).unwrap();
+    (dir, all, model)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn issue_10_a_vocabulary_model_answers_with_concepts_in_the_language_asked() {
+    let (dir, all, model) = vocabulary_repo("vocab");
+    let running = tagger_serve::start(config(&dir)).await.unwrap();
+    let mut c = client(running.addr).await;
+    let text = &all[210].text;
+    for (language, prefix) in
+        [("", "SUBJECT 000"), ("fi", "SUBJECT 000"), ("en", "subject "), ("en-GB", "subject "), ("de", "SUBJECT 000")]
+    {
+        let r = pb::TagRequest { language: language.into(), top_k: 3, ..req("v", text) };
+        let tags = c.tag(r).await.unwrap().into_inner().tags;
+        assert_eq!(tags.len(), 3);
+        // The same concepts and scores as the library, each named in the language asked for.
+        let local = model.tag(text, Decision::TopK { k: 3, min_score: None });
+        for (t, l) in tags.iter().zip(&local) {
+            assert_eq!(t.uri, l.label, "labels of a vocabulary model are concept URIs");
+            assert_eq!(t.score, l.score);
+            let k = t.uri.trim_start_matches("http://example.org/c/");
+            assert_eq!(t.notation, k);
+            assert_eq!(t.label, format!("{prefix}{k}"), "language {language:?}");
+        }
+    }
+    // Explanations name concepts the same way.
+    let r = pb::TagRequest { language: "en".into(), explain: true, top_k: 2, ..req("x", text) };
+    let tags = c.tag(r).await.unwrap().into_inner().tags;
+    assert!(tags.iter().all(|t| t.label.starts_with("subject ") && !t.uri.is_empty() && !t.evidence.is_empty()));
+
+    let info = c.get_model(pb::GetModelRequest { name: "yso".into() }).await.unwrap().into_inner();
+    assert_eq!(info.language, "fi");
+    assert_eq!(info.vocabulary_languages, ["fi", "en"]);
+    assert_eq!(info.concept_count, 10);
+    running.shutdown().await.unwrap();
     std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -80,7 +80,9 @@ struct Partial {
 pub struct VocabBuilder {
     partials: Vec<Partial>,
     index: FxHashMap<String, usize>,
-    languages: Vec<String>,
+    /// Languages in order of first appearance, with the number of the file they first appeared in.
+    languages: Vec<(String, usize)>,
+    files: usize,
     conflicts: Vec<Conflict>,
     dangling: usize,
 }
@@ -140,6 +142,7 @@ impl VocabBuilder {
         language: &str,
         reader: impl std::io::BufRead,
     ) -> Result<&mut Self, VocabError> {
+        self.files += 1;
         self.note_language(language);
         crate::tsv::read(path, language, reader, &mut |uri, fact, line| {
             let source = format!("{}:{line}", path.display());
@@ -156,30 +159,40 @@ impl VocabBuilder {
         reader: impl std::io::Read,
     ) -> Result<&mut Self, VocabError> {
         let source = path.display().to_string();
-        // (language, preferred labels, order of first appearance)
-        let mut languages: Vec<(String, usize, usize)> = Vec::new();
+        self.files += 1;
         crate::skos::read(path, format, reader, &mut |uri, fact| {
             if let Fact::Label(l) = &fact {
-                let pref = usize::from(l.kind == LabelKind::Pref);
-                match languages.iter_mut().find(|(lang, _, _)| *lang == l.language) {
-                    Some(e) => e.1 += pref,
-                    None => languages.push((l.language.clone(), pref, languages.len())),
-                }
+                self.note_language(&l.language);
             }
             self.add(uri, fact, &source);
         })?;
-        // The file's main language is the one with the most preferred labels; ties keep the file's order.
-        languages.sort_by_key(|&(_, prefs, first)| (std::cmp::Reverse(prefs), first));
-        for (l, _, _) in languages {
-            self.note_language(&l);
-        }
         Ok(self)
     }
 
     fn note_language(&mut self, language: &str) {
-        if !self.languages.iter().any(|l| l == language) {
-            self.languages.push(language.to_owned());
+        if !self.languages.iter().any(|(l, _)| l == language) {
+            self.languages.push((language.to_owned(), self.files));
         }
+    }
+
+    /// The languages in the order files were given; within one file (a SKOS file has many), the language with
+    /// the most labels of concepts first (the one the vocabulary is most complete in), ties in order of
+    /// appearance. The first is the vocabulary's main language.
+    fn ordered_languages(&self, concepts: &[Concept]) -> Vec<String> {
+        let mut counts: FxHashMap<&str, usize> = FxHashMap::default();
+        for l in concepts.iter().flat_map(|c| &c.labels) {
+            *counts.entry(l.language.as_str()).or_default() += 1;
+        }
+        let mut langs: Vec<(usize, std::cmp::Reverse<usize>, usize, &str)> = self
+            .languages
+            .iter()
+            .enumerate()
+            .map(|(order, (l, file))| {
+                (*file, std::cmp::Reverse(counts.get(l.as_str()).copied().unwrap_or(0)), order, l.as_str())
+            })
+            .collect();
+        langs.sort_unstable();
+        langs.into_iter().map(|(_, _, _, l)| l.to_owned()).collect()
     }
 
     pub(crate) fn add(&mut self, uri: &str, fact: Fact, source: &str) {
@@ -287,6 +300,7 @@ impl VocabBuilder {
             });
         }
         self.dangling = dangling;
-        Vocabulary::new(concepts, self.languages.clone())
+        let languages = self.ordered_languages(&concepts);
+        Vocabulary::new(concepts, languages)
     }
 }

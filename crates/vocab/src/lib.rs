@@ -191,7 +191,8 @@ impl Vocabulary {
         self.id_of(uri).and_then(|id| self.get(id))
     }
 
-    /// Languages of the labels, in the order their files were given (the first is the main language).
+    /// Languages of the labels, in the order their files were given, the language with the most labels first
+    /// within a file; the first is the vocabulary's main language.
     pub fn languages(&self) -> &[String] {
         &self.languages
     }
