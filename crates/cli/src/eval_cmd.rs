@@ -48,7 +48,7 @@ pub fn run(args: Args) -> Result<()> {
     let tagged = model.tag_batch(&texts, Decision::ModelRule);
     let docs_per_sec = texts.len() as f64 / start.elapsed().as_secs_f64();
     let selected = names(tagged);
-    let ranked = names(model.tag_batch(&texts, Decision::TopK { k: 5, min_score: None }));
+    let ranked = names(model.tag_batch(&texts, Decision::TopK { k: 10, min_score: None }));
     let mut r = metrics::evaluate(&gold, &selected, &ranked);
     if args.json {
         if !args.per_label {
@@ -68,6 +68,13 @@ pub fn run(args: Args) -> Result<()> {
         out,
         "P@1 {:.4}  P@3 {:.4}  P@5 {:.4}  nDCG@3 {:.4}  nDCG@5 {:.4}",
         r.p_at_1, r.p_at_3, r.p_at_5, r.ndcg_at_3, r.ndcg_at_5
+    )?;
+    let a = &r.annif;
+    writeln!(
+        out,
+        "as Annif computes them (every document): F1@5 {:.4}  P@1 {:.4}  P@3 {:.4}  P@5 {:.4}  R@5 {:.4}  \
+         nDCG@5 {:.4}  nDCG@10 {:.4}",
+        a.f1_at_5, a.p_at_1, a.p_at_3, a.p_at_5, a.r_at_5, a.ndcg_at_5, a.ndcg_at_10
     )?;
     let mut worst: Vec<_> = r.per_label.iter().filter(|l| l.support > 0).collect();
     worst.sort_by(|a, b| a.f1.total_cmp(&b.f1).then(b.support.cmp(&a.support)));

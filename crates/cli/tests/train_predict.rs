@@ -69,6 +69,12 @@ fn train_eval_predict_round_trip() {
     ] {
         assert!(eval.get(key).is_some(), "eval --json lacks {key}: {eval}");
     }
+    for key in ["f1_at_5", "p_at_1", "p_at_3", "p_at_5", "r_at_5", "ndcg_at_5", "ndcg_at_10"] {
+        let v = eval["annif"][key].as_f64().unwrap_or(-1.0);
+        assert!((0.0..=1.0).contains(&v), "eval --json lacks annif.{key}: {eval}");
+    }
+    // Every test document has gold labels and five ranked tags: both definitions of P@5 agree.
+    assert!((eval["annif"]["p_at_5"].as_f64().unwrap() - eval["p_at_5"].as_f64().unwrap()).abs() < 1e-9);
     assert_eq!(eval["docs"], 60);
     assert!(eval["micro_f1"].as_f64().unwrap() > 0.6, "{eval}");
     let table = ok(tagger(&["eval", "--model", s(&model), "--corpus", s(&test)]));

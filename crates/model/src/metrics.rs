@@ -4,7 +4,11 @@
 //!   that occur in the gold tags of the evaluated set (a label predicted but never in the gold set does not
 //!   enter the macro average; a gold label the model never saw counts as missed everywhere);
 //! * P@k and nDCG@k are averaged over documents that have at least one gold label, with binary relevance;
-//!   P@k divides by k even when fewer than k labels are ranked.
+//!   P@k divides by k even when fewer than k labels are ranked;
+//! * [`AnnifMetrics`] are the ranking figures as Annif's `annif eval` computes them (its `eval.py`), so the two
+//!   tools can be compared: every document counts (nDCG is 1 for a document without gold labels, the others
+//!   0), P@k divides by the number of labels ranked within the first k, and F1@5 is the per-document F1 of the
+//!   first five labels, averaged over documents.
 
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -59,8 +63,93 @@ pub struct Report {
     pub ndcg_at_3: f64,
     /// nDCG at 5.
     pub ndcg_at_5: f64,
+    /// Ranking figures as Annif computes them.
+    #[serde(default)]
+    pub annif: AnnifMetrics,
     /// Per-label figures, gold labels first (by support, then name), then labels only predicted.
     pub per_label: Vec<LabelReport>,
+}
+
+/// Ranking figures defined as in Annif's `annif eval` (see the module docs), averaged over all documents.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct AnnifMetrics {
+    /// Per-document F1 of the first five ranked labels (Annif's "F1@5").
+    pub f1_at_5: f64,
+    /// Precision of the first ranked label ("Precision@1").
+    pub p_at_1: f64,
+    /// Precision of the first three ("Precision@3").
+    pub p_at_3: f64,
+    /// Precision of the first five ("Precision@5").
+    pub p_at_5: f64,
+    /// Recall of the first five (share of the document's gold labels among them; Annif has no such figure, it
+    /// is defined the same way).
+    pub r_at_5: f64,
+    /// nDCG of the first five ("NDCG@5").
+    pub ndcg_at_5: f64,
+    /// nDCG of the first ten ("NDCG@10").
+    pub ndcg_at_10: f64,
+}
+
+/// Ranking figures as Annif computes them, from gold labels and rankings (best first; up to 10 used).
+pub fn annif_metrics<S: AsRef<str>>(gold: &[Vec<S>], ranked: &[Vec<S>]) -> AnnifMetrics {
+    let mut m = AnnifMetrics::default();
+    if gold.is_empty() {
+        return m;
+    }
+    let empty: Vec<S> = Vec::new();
+    for (d, g) in gold.iter().enumerate() {
+        let r = ranked.get(d).unwrap_or(&empty);
+        let mut seen: Vec<&str> = Vec::with_capacity(10);
+        let hits: Vec<bool> = r
+            .iter()
+            .map(AsRef::as_ref)
+            .filter(|l| {
+                // A label ranked twice counts once, as in Annif's subject vectors.
+                let new = !seen.contains(l);
+                seen.push(l);
+                new
+            })
+            .take(10)
+            .map(|l| g.iter().any(|x| x.as_ref() == l))
+            .collect();
+        let mut gold_set: Vec<&str> = g.iter().map(AsRef::as_ref).collect();
+        gold_set.sort_unstable();
+        gold_set.dedup();
+        let n_gold = gold_set.len();
+        let top = |k: usize| (hits.len().min(k), hits.iter().take(k).filter(|&&h| h).count());
+        let (n1, h1) = top(1);
+        let (n3, h3) = top(3);
+        let (n5, h5) = top(5);
+        m.p_at_1 += ratio(h1, n1);
+        m.p_at_3 += ratio(h3, n3);
+        m.p_at_5 += ratio(h5, n5);
+        m.r_at_5 += ratio(h5, n_gold);
+        m.f1_at_5 += ratio(2 * h5, n5 + n_gold);
+        let ndcg = |k: usize| -> f64 {
+            let idcg: f64 = (0..k.min(n_gold)).map(|i| 1.0 / (i as f64 + 2.0).log2()).sum();
+            if idcg == 0.0 {
+                return 1.0;
+            }
+            let dcg: f64 =
+                hits.iter().take(k).enumerate().filter(|(_, h)| **h).map(|(i, _)| 1.0 / (i as f64 + 2.0).log2()).sum();
+            dcg / idcg
+        };
+        m.ndcg_at_5 += ndcg(5);
+        m.ndcg_at_10 += ndcg(10);
+    }
+    let n = gold.len() as f64;
+    for x in [
+        &mut m.f1_at_5,
+        &mut m.p_at_1,
+        &mut m.p_at_3,
+        &mut m.p_at_5,
+        &mut m.r_at_5,
+        &mut m.ndcg_at_5,
+        &mut m.ndcg_at_10,
+    ] {
+        *x /= n;
+    }
+    m
 }
 
 fn f1(p: f64, r: f64) -> f64 {
@@ -73,8 +162,8 @@ fn ratio(a: usize, b: usize) -> f64 {
 
 /// Evaluate label decisions and rankings against gold labels (all by name).
 ///
-/// `selected[d]` are the tags chosen for document `d`; `ranked[d]` is its full ranking, best first (only the
-/// first 5 entries are used).
+/// `selected[d]` are the tags chosen for document `d`; `ranked[d]` is its full ranking, best first (the first 5
+/// entries are used, the first 10 for [`AnnifMetrics`]).
 pub fn evaluate<'a, S: AsRef<str>>(gold: &'a [Vec<S>], selected: &'a [Vec<S>], ranked: &'a [Vec<S>]) -> Report {
     let mut ids: HashMap<&'a str, usize> = HashMap::new();
     let mut names: Vec<&'a str> = Vec::new();
@@ -168,6 +257,7 @@ pub fn evaluate<'a, S: AsRef<str>>(gold: &'a [Vec<S>], selected: &'a [Vec<S>], r
         ndcg_at_1: avg(ndcg_at[0]),
         ndcg_at_3: avg(ndcg_at[1]),
         ndcg_at_5: avg(ndcg_at[2]),
+        annif: annif_metrics(gold, ranked),
         per_label,
     }
 }
@@ -200,6 +290,30 @@ mod tests {
         assert!((r.ndcg_at_3 - (d1 + 1.0 + d3) / 3.0).abs() < 1e-12, "{}", r.ndcg_at_3);
         assert_eq!(r.per_label[0].label, "a");
         assert_eq!(r.per_label.last().unwrap().label, "d");
+    }
+
+    #[test]
+    fn annif_figures_by_hand() {
+        // Doc 1: gold {a, b}, ranked a x b y z w: top-5 hits a, b.
+        // Doc 2: gold {c}, ranked only d (one label ranked).
+        // Doc 3: no gold labels, ranked e.
+        let gold = v(&[&["a", "b"], &["c"], &[]]);
+        let ranked = v(&[&["a", "x", "b", "y", "z", "w"], &["d"], &["e"]]);
+        let m = annif_metrics(&gold, &ranked);
+        let close = |a: f64, b: f64| assert!((a - b).abs() < 1e-12, "{a} vs {b}");
+        // P@1: 1, 0 (1 ranked), 0 -> 1/3. P@3: 2/3, 0/1, 0/1 -> 2/9. P@5: 2/5, 0, 0.
+        close(m.p_at_1, 1.0 / 3.0);
+        close(m.p_at_3, 2.0 / 9.0);
+        close(m.p_at_5, 2.0 / 15.0);
+        // R@5: 1, 0, 0 (no gold: 0, as sklearn's recall with zero division).
+        close(m.r_at_5, 1.0 / 3.0);
+        // F1@5: 2*2/(5+2), 0, 0.
+        close(m.f1_at_5, (4.0 / 7.0) / 3.0);
+        // nDCG@5: doc 1 hits at ranks 1 and 3 over ideal ranks 1 and 2; doc 2: 0; doc 3 (no gold): 1.
+        let d1 = (1.0 + 1.0 / 4f64.log2()) / (1.0 + 1.0 / 3f64.log2());
+        close(m.ndcg_at_5, (d1 + 0.0 + 1.0) / 3.0);
+        close(m.ndcg_at_10, m.ndcg_at_5);
+        assert_eq!(annif_metrics::<&str>(&[], &[]), AnnifMetrics::default());
     }
 
     #[test]
