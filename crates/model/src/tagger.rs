@@ -528,9 +528,11 @@ impl TaggerModel {
 
     /// Tags for one text, best first.
     pub fn tag(&self, text: &str, decision: Decision) -> Vec<Tag<'_>> {
-        let probs = self.probabilities(text);
+        let (mut cols, mut idx, mut val) = (Vec::new(), Vec::new(), Vec::new());
+        self.vectorizer.transform_into(text, &mut cols, &mut idx, &mut val);
+        let mut scores = vec![0.0; self.labels.len()];
         self.classifier
-            .decide(&probs, decision)
+            .tag_row(tagger_features::SparseRow { indices: &idx, data: &val }, decision, &mut scores)
             .into_iter()
             .map(|(l, score)| Tag { id: l, label: &self.labels[l as usize], score })
             .collect()

@@ -601,3 +601,40 @@ fn format_3_model_files_still_load() {
     assert_eq!(old.to_bytes().unwrap(), v4);
     assert!(old.vocabulary().is_none());
 }
+
+#[test]
+fn tagging_computes_only_the_probabilities_it_needs_and_answers_as_if_it_computed_all() {
+    // `tag` skips the exp of labels whose raw score cannot reach their threshold, and scores frequent features
+    // through dense rows; both must give exactly the tags and probabilities of `decide` on every probability.
+    for (han, labels) in [(false, 12), (true, 40)] {
+        let docs: Vec<Document> = Synth::new(SynthConfig {
+            docs: 300,
+            labels,
+            labels_per_doc: 3.0,
+            tokens_per_doc: 80,
+            vocabulary: 800,
+            han,
+            seed: 11,
+            ..SynthConfig::default()
+        })
+        .collect();
+        let model = train(&docs[..240], &TrainConfig::default());
+        for d in &docs {
+            for decision in [
+                Decision::ModelRule,
+                Decision::TopK { k: 3, min_score: None },
+                Decision::MinScore(0.3),
+                Decision::TopK { k: 2, min_score: Some(0.2) },
+            ] {
+                let probs = model.probabilities(&d.text);
+                let all: Vec<(u32, f32)> = model.classifier().decide(&probs, decision);
+                let got: Vec<(u32, f32)> = model.tag(&d.text, decision).into_iter().map(|t| (t.id, t.score)).collect();
+                assert_eq!(got, all, "{decision:?} on {}", d.id);
+            }
+        }
+        // An empty text has no features: "at least one tag" still answers from every probability.
+        let probs = model.probabilities("");
+        let empty: Vec<(u32, f32)> = model.tag("", Decision::ModelRule).into_iter().map(|t| (t.id, t.score)).collect();
+        assert_eq!(empty, model.classifier().decide(&probs, Decision::ModelRule));
+    }
+}
