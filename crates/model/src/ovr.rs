@@ -3,7 +3,7 @@
 use crate::calibrate::{Platt, f1_threshold};
 use crate::data::{LabelSets, SparseRecords};
 use crate::params::ValidOvrParams;
-use crate::solver::{LANES, Problem, Rng, Solution, SolverSettings, solve};
+use crate::solver::{Block, LANES, Problem, Rng, Solution, SolverSettings, solve_block};
 use crate::{ModelError, metrics};
 use linfa::DatasetBase;
 use linfa::traits::{Fit, PredictInplace};
@@ -332,16 +332,16 @@ impl Fit<SparseRecords, LabelSets, ModelError> for ValidOvrParams {
                         max_iter: self.max_iter,
                         seed: mix(self.seed, block[0], fold),
                     };
-                    solve(&p, &settings)
+                    solve_block(&p, &settings)
                 };
                 let average = folds > 0 && self.average_folds && !holdout;
-                let mut full = if holdout {
-                    Vec::new()
-                } else if average {
-                    let zero = Solution { weights: vec![0.0; x.n_cols()], bias: 0.0, iterations: 0 };
-                    vec![zero; lanes]
+                // What the block serves: the fit on every document (with one held-out slice, the fit on the
+                // rest), or the average of the fold fits.
+                let mut full: Option<Block> = (!holdout && !average).then(|| solve_on(x, &full_norms, &all, &ys, 0));
+                let mut averaged: Vec<Solution> = if average {
+                    vec![Solution { weights: vec![0.0; x.n_cols()], bias: 0.0, iterations: 0 }; lanes]
                 } else {
-                    solve_on(x, &full_norms, &all, &ys, 0)
+                    Vec::new()
                 };
                 let mut scores = vec![vec![0.0f64; calib.len()]; lanes];
                 for (f, (train, test)) in splits.iter().enumerate() {
@@ -352,28 +352,41 @@ impl Fit<SparseRecords, LabelSets, ModelError> for ValidOvrParams {
                         (None, Some((r, q))) => (r, std::borrow::Cow::Borrowed(q)),
                         (None, None) => (x, std::borrow::Cow::Borrowed(&full_norms)),
                     };
-                    let mut sols = solve_on(fx, &fold_norms, train, &yf, f + 1);
-                    for (b, sol) in sols.iter_mut().enumerate() {
-                        // Held-out scores from the weights a stored model keeps: pruning shifts scores, and the
-                        // calibration must see the shift the served model will have.
-                        sol.prune(f64::from(self.prune_below));
-                        for &d in test {
-                            scores[b][calib_pos[d as usize] as usize] = sol.decision(fx, d as usize, bias);
+                    let mut fold = solve_on(fx, &fold_norms, train, &yf, f + 1);
+                    // Held-out scores from the weights a stored model keeps: pruning shifts scores, and the
+                    // calibration must see the shift the served model will have.
+                    fold.prune(f64::from(self.prune_below));
+                    for &d in test {
+                        let s = fold.decisions(fx, d as usize, bias);
+                        for (b, lane) in scores.iter_mut().enumerate() {
+                            lane[calib_pos[d as usize] as usize] = s[b];
                         }
-                        if average {
-                            let k = 1.0 / folds as f64;
-                            full[b].weights.iter_mut().zip(&sol.weights).for_each(|(a, w)| *a += k * w);
-                            full[b].bias += k * sol.bias;
+                    }
+                    if average {
+                        let k = 1.0 / folds as f64;
+                        for (b, acc) in averaged.iter_mut().enumerate() {
+                            let sol = fold.solution(b);
+                            acc.weights.iter_mut().zip(&sol.weights).for_each(|(a, w)| *a += k * w);
+                            acc.bias += k * sol.bias;
                         }
                     }
                     if holdout {
-                        full = sols;
+                        full = Some(fold);
                     }
                 }
-                full.into_iter()
+                // Pruned here, block by block, so that dense weight vectors never pile up for every label.
+                let below = f64::from(self.prune_below);
+                let served: Vec<(Vec<(u32, f32)>, f64)> = match &full {
+                    Some(block) => {
+                        block.kept_weights(below).into_iter().enumerate().map(|(b, w)| (w, block.bias(b))).collect()
+                    }
+                    None => averaged.iter().map(|sol| (sol.kept_weights(below), sol.bias)).collect(),
+                };
+                served
+                    .into_iter()
                     .zip(scores)
                     .enumerate()
-                    .map(|(b, (sol, scores))| {
+                    .map(|(b, ((weights, bias), scores))| {
                         let (platt, threshold, oof) = if folds > 0 {
                             let y: Vec<bool> = calib.iter().map(|&d| (ys[d as usize] >> b) & 1 == 1).collect();
                             let platt = Platt::fit(&scores, &y);
@@ -383,9 +396,7 @@ impl Fit<SparseRecords, LabelSets, ModelError> for ValidOvrParams {
                         } else {
                             (Platt::LOGISTIC, 0.5, None)
                         };
-                        // Pruned here, label by label, so that dense weight vectors never pile up for every label.
-                        let weights = sol.kept_weights(f64::from(self.prune_below));
-                        LabelFit { weights, bias: sol.bias, platt, threshold, trained: true, oof }
+                        LabelFit { weights, bias, platt, threshold, trained: true, oof }
                     })
                     .collect()
             })

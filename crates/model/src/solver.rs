@@ -103,12 +103,6 @@ impl Solution {
         w != 0.0 && w.abs() >= below
     }
 
-    /// Zero the weights a stored model drops, so that scores computed from this solution are the ones the
-    /// stored model will give.
-    pub fn prune(&mut self, below: f64) {
-        self.weights.iter_mut().filter(|w| !Self::kept(**w, below)).for_each(|w| *w = 0.0);
-    }
-
     /// The weights a stored model keeps, as `(feature, weight)` by increasing feature.
     pub fn kept_weights(&self, below: f64) -> Vec<(u32, f32)> {
         self.weights
@@ -119,6 +113,7 @@ impl Solution {
             .collect()
     }
 
+    #[cfg(test)]
     pub fn decision(&self, x: &CsrMatrix, row: usize, bias: f64) -> f64 {
         let r = x.row(row);
         let mut s = self.bias * bias;
@@ -126,6 +121,110 @@ impl Solution {
             s += self.weights[j as usize] * f64::from(v);
         }
         s
+    }
+}
+
+/// The solutions of one block of lanes, weights kept interleaved as the solver left them (`w[feature × stride +
+/// lane]`): pruning, held-out scores and the kept weights of every lane then take one pass over the weights,
+/// instead of one strided pass per lane to copy each out (which cost a quarter of the training time on 3,931
+/// labels). Arithmetic per lane is that of [`Solution`]: weights widened to f64, row order.
+#[derive(Debug, Clone)]
+pub(crate) struct Block {
+    lanes: usize,
+    stride: usize,
+    /// Interleaved weights of the blocked squared-hinge solver (empty for the logistic one).
+    w32: Vec<f32>,
+    /// Interleaved weights of the logistic solver (empty for the squared-hinge one).
+    w64: Vec<f64>,
+    bias: Vec<f64>,
+    iterations: Vec<usize>,
+}
+
+impl Block {
+    fn from_solutions(sols: Vec<Solution>) -> Block {
+        let lanes = sols.len();
+        let n = sols.first().map_or(0, |s| s.weights.len());
+        let mut w64 = vec![0.0; n * lanes];
+        for (b, s) in sols.iter().enumerate() {
+            for (j, &v) in s.weights.iter().enumerate() {
+                w64[j * lanes + b] = v;
+            }
+        }
+        Block {
+            lanes,
+            stride: lanes.max(1),
+            w32: Vec::new(),
+            w64,
+            bias: sols.iter().map(|s| s.bias).collect(),
+            iterations: sols.iter().map(|s| s.iterations).collect(),
+        }
+    }
+
+    /// Number of lanes.
+    #[cfg(test)]
+    pub fn lanes(&self) -> usize {
+        self.lanes
+    }
+
+    /// Bias weight of lane `b`.
+    pub fn bias(&self, b: usize) -> f64 {
+        self.bias[b]
+    }
+
+    fn n_features(&self) -> usize {
+        self.w32.len().max(self.w64.len()).checked_div(self.stride).unwrap_or(0)
+    }
+
+    #[inline]
+    fn at(&self, i: usize) -> f64 {
+        if self.w64.is_empty() { f64::from(self.w32[i]) } else { self.w64[i] }
+    }
+
+    /// Zero, in every lane, the weights a stored model drops, so that scores computed from the block are the ones
+    /// the stored model will give.
+    pub fn prune(&mut self, below: f64) {
+        self.w32.iter_mut().filter(|w| !Solution::kept(f64::from(**w), below)).for_each(|w| *w = 0.0);
+        self.w64.iter_mut().filter(|w| !Solution::kept(**w, below)).for_each(|w| *w = 0.0);
+    }
+
+    /// The decision value of `row` in every lane (the first [`lanes`](Self::lanes) entries).
+    pub fn decisions(&self, x: &CsrMatrix, row: usize, bias: f64) -> [f64; LANES] {
+        let mut out = [0.0f64; LANES];
+        for (b, o) in out.iter_mut().enumerate().take(self.lanes) {
+            *o = self.bias[b] * bias;
+        }
+        let r = x.row(row);
+        for (&j, &v) in r.indices.iter().zip(r.data) {
+            let base = j as usize * self.stride;
+            let v = f64::from(v);
+            for (b, o) in out.iter_mut().enumerate().take(self.lanes) {
+                *o += self.at(base + b) * v;
+            }
+        }
+        out
+    }
+
+    /// The weights a stored model keeps, per lane (see [`Solution::kept_weights`]).
+    pub fn kept_weights(&self, below: f64) -> Vec<Vec<(u32, f32)>> {
+        let mut out = vec![Vec::new(); self.lanes];
+        for j in 0..self.n_features() {
+            for (b, kept) in out.iter_mut().enumerate() {
+                let w = self.at(j * self.stride + b);
+                if Solution::kept(w, below) {
+                    kept.push((j as u32, w as f32));
+                }
+            }
+        }
+        out
+    }
+
+    /// Lane `b` as a [`Solution`] of its own.
+    pub fn solution(&self, b: usize) -> Solution {
+        Solution {
+            weights: (0..self.n_features()).map(|j| self.at(j * self.stride + b)).collect(),
+            bias: self.bias[b],
+            iterations: self.iterations[b],
+        }
     }
 }
 
@@ -189,11 +288,18 @@ fn axpys<T: Real, const L: usize>(
 }
 
 /// Solve every lane of `p`; one solution per lane, in lane order.
+#[cfg(test)]
 pub(crate) fn solve(p: &Problem<'_>, s: &SolverSettings) -> Vec<Solution> {
+    let block = solve_block(p, s);
+    (0..block.lanes()).map(|b| block.solution(b)).collect()
+}
+
+/// Solve every lane of `p`, the weights left interleaved in a [`Block`].
+pub(crate) fn solve_block(p: &Problem<'_>, s: &SolverSettings) -> Block {
     match s.loss {
         Loss::SquaredHinge if p.lanes == 1 => solve_l2_svm::<1>(p, s),
         Loss::SquaredHinge => solve_l2_svm::<LANES>(p, s),
-        Loss::Logistic => (0..p.lanes).map(|b| solve_logistic(p, b, s)).collect(),
+        Loss::Logistic => Block::from_solutions((0..p.lanes).map(|b| solve_logistic(p, b, s)).collect()),
     }
 }
 
@@ -201,7 +307,7 @@ pub(crate) fn solve(p: &Problem<'_>, s: &SolverSettings) -> Vec<Solution> {
 /// run for `L` independent problems that share the rows and their visiting order. Lanes are independent
 /// (each has its own weights, dual variables, shrinking and stopping test); sharing the order only lets one
 /// pass over a row compute every lane's gradient, which is where the time goes.
-fn solve_l2_svm<const L: usize>(p: &Problem<'_>, s: &SolverSettings) -> Vec<Solution> {
+fn solve_l2_svm<const L: usize>(p: &Problem<'_>, s: &SolverSettings) -> Block {
     let n = p.rows.len();
     let lanes = p.lanes.min(L);
     let all: u16 = if lanes >= 16 { u16::MAX } else { (1u16 << lanes) - 1 };
@@ -293,13 +399,14 @@ fn solve_l2_svm<const L: usize>(p: &Problem<'_>, s: &SolverSettings) -> Vec<Solu
             }
         }
     }
-    (0..lanes)
-        .map(|b| Solution {
-            weights: w.iter().map(|wj| f64::from(wj[b])).collect(),
-            bias: wb[b],
-            iterations: iterations[b],
-        })
-        .collect()
+    Block {
+        lanes,
+        stride: L,
+        w32: w.into_iter().flatten().collect(),
+        w64: Vec::new(),
+        bias: wb[..lanes].to_vec(),
+        iterations: iterations[..lanes].to_vec(),
+    }
 }
 
 /// Yu, Huang & Lin 2011 (liblinear `solve_l2r_lr_dual`): each coordinate's sub-problem is solved by a
