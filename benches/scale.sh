@@ -4,7 +4,8 @@
 # from the same label world, train on the first N, evaluate on the 5,000, and record wall time, peak RSS, model
 # size, quality and prediction speed. Writes benches/out/scale.{jsonl,md} and the "scale" table of BENCHMARKS.md.
 #
-#   bash benches/scale.sh                  # SIZES="10000 100000 1000000", LABELS=1000
+#   bash benches/scale.sh                  # SIZES="10000 100000 1000000", LABELS=1000 -> section "scale"
+#   LABELS=5000 bash benches/scale.sh      # -> section "scale_5000" (one table per label count)
 #
 # Environment: SIZES, LABELS, WORK (scratch directory for the corpora, default /tmp/tagger-scale; needs ~5 GB
 # per million documents), KEEP=1 keeps the corpora.
@@ -22,7 +23,9 @@ mkdir -p "$WORK" benches/out
 # training default (thresholds on 5 folds up to 50,000 documents, one held-out slice above).
 cfg="$WORK/config.json"
 echo '{"tokenizer":{"segmenter":"whitespace"},"features":{"ngram_max":1,"min_df":2}}' > "$cfg"
-out="benches/out/scale.jsonl"
+section="scale"
+[ "$LABELS" = 1000 ] || section="scale_$LABELS"
+out="benches/out/$section.jsonl"
 : > "$out"
 for n in $SIZES; do
   all="$WORK/synth-$n.jsonl"
@@ -48,7 +51,7 @@ print(json.dumps({
 PY
   [ "${KEEP:-0}" = 1 ] || rm -f "$WORK/train-$n.jsonl" "$WORK/test-$n.jsonl" "$model"
 done
-python3 - "$out" > benches/out/scale.md <<'PY'
+python3 - "$out" > "benches/out/$section.md" <<'PY'
 import json, sys
 rows = [json.loads(l) for l in open(sys.argv[1])]
 print("| training docs | labels | train wall | s per 1k docs | peak RSS | model | test micro-F1 | macro-F1 | P@1 | predict docs/s (all cores) |")
@@ -58,5 +61,5 @@ for r in rows:
           f"{r['peak_rss_gb']:.2f} GB | {r['model_mb']:.0f} MB | {r['micro_f1']:.3f} | {r['macro_f1']:.3f} | "
           f"{r['p_at_1']:.3f} | {r['predict_docs_per_sec']:,.0f} |")
 PY
-cat benches/out/scale.md
-python3 benches/update_section.py scale benches/out/scale.md
+cat "benches/out/$section.md"
+python3 benches/update_section.py "$section" "benches/out/$section.md"

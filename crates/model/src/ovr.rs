@@ -646,33 +646,99 @@ impl OvrModel {
         }
     }
 
-    /// The tags of one row under `decision`: the same as [`decide`](Self::decide) on
-    /// [`probabilities`](Self::probabilities), but under the model's own rule it computes the probability (an
-    /// `exp` each) only of labels whose raw score can reach their threshold, and of every label only when none
-    /// does (for "at least one tag"). `scores` is scratch space of `n_labels` floats.
-    pub fn tag_row(&self, row: SparseRow<'_>, decision: Decision, scores: &mut [f32]) -> Vec<(u32, f32)> {
-        self.decision_values(row, scores);
+    /// The tags of one row under `decision` (see [`tag_scores`](Self::tag_scores)). `scratch` holds at least
+    /// `2 × n_labels` floats.
+    pub fn tag_row(&self, row: SparseRow<'_>, decision: Decision, scratch: &mut Vec<f32>) -> Vec<(u32, f32)> {
+        let n = self.n_labels;
+        scratch.resize(2 * n, 0.0);
+        let (raw, probs) = scratch.split_at_mut(n);
+        self.decision_values(row, raw);
+        self.tag_scores(raw, decision, probs)
+    }
+
+    /// The tags of several rows, scored together (see [`decision_values_batch`](Self::decision_values_batch)).
+    pub fn tag_rows(&self, rows: &[SparseRow<'_>], decision: Decision) -> Vec<Vec<(u32, f32)>> {
+        let n = self.n_labels;
+        let mut raw = vec![0.0f32; rows.len() * n];
+        self.decision_values_batch(rows, &mut raw);
+        let mut probs = vec![0.0f32; n];
+        raw.chunks_exact(n.max(1)).take(rows.len()).map(|r| self.tag_scores(r, decision, &mut probs)).collect()
+    }
+
+    /// The tags for raw decision values `raw`: the same as [`decide`](Self::decide) on their probabilities, but
+    /// under the model's own rule it computes the probability (an `exp` each) only of labels whose raw score can
+    /// reach their threshold, and of every label only when none does (for "at least one tag"). `probs` is
+    /// scratch space of `n_labels` floats.
+    pub fn tag_scores(&self, raw: &[f32], decision: Decision, probs: &mut [f32]) -> Vec<(u32, f32)> {
         if !matches!(decision, Decision::ModelRule) {
-            self.calibrate_all(scores);
-            return self.decide(scores, decision);
+            self.calibrate_into(raw, probs);
+            return self.decide(probs, decision);
         }
         let floors = &self.dense.get(&self.weights, self.n_labels, &self.calibration, &self.thresholds).raw_floor;
         let mut any = false;
-        for (l, s) in scores.iter_mut().enumerate() {
+        for (l, (p, &s)) in probs.iter_mut().zip(raw).enumerate() {
             // Below its floor a label's probability is under its threshold: it cannot be chosen, so 0 stands in.
-            if self.trained[l] && *s >= floors[l] {
-                *s = self.calibration[l].prob(*s);
-                any |= *s >= self.thresholds[l];
+            if self.trained[l] && s >= floors[l] {
+                *p = self.calibration[l].prob(s);
+                any |= *p >= self.thresholds[l];
             } else {
-                *s = 0.0;
+                *p = 0.0;
             }
         }
         if !any {
             // Nothing passes: "at least one tag" needs the best probability of all.
-            self.decision_values(row, scores);
-            self.calibrate_all(scores);
+            self.calibrate_into(raw, probs);
         }
-        self.decide(scores, decision)
+        self.decide(probs, decision)
+    }
+
+    fn calibrate_into(&self, raw: &[f32], probs: &mut [f32]) {
+        for (l, (p, &s)) in probs.iter_mut().zip(raw).enumerate() {
+            *p = if self.trained[l] { self.calibration[l].prob(s) } else { 0.0 };
+        }
+    }
+
+    /// Raw decision values of several rows into `out` (`rows.len() × n_labels`, row after row), one feature at a
+    /// time: each weight row is read from memory once for the whole batch rather than once per document (at
+    /// thesaurus scale scoring is bound by reading weights: a frequent word's row holds thousands of them).
+    /// Each document still receives its features' contributions in increasing feature order, so its values
+    /// are bit for bit those of [`decision_values`](Self::decision_values).
+    pub fn decision_values_batch(&self, rows: &[SparseRow<'_>], out: &mut [f32]) {
+        let n = self.n_labels;
+        for o in out.chunks_exact_mut(n.max(1)).take(rows.len()) {
+            o.copy_from_slice(&self.label_bias);
+        }
+        let mut entries: Vec<(u32, u32, f32)> = Vec::with_capacity(rows.iter().map(|r| r.indices.len()).sum());
+        for (d, r) in rows.iter().enumerate() {
+            for (&j, &v) in r.indices.iter().zip(r.data) {
+                if (j as usize) < self.n_features {
+                    entries.push((j, d as u32, v));
+                }
+            }
+        }
+        entries.sort_unstable_by_key(|&(j, d, _)| (j, d));
+        let dense = self.dense.get(&self.weights, self.n_labels, &self.calibration, &self.thresholds);
+        for group in entries.chunk_by(|a, b| a.0 == b.0) {
+            let j = group[0].0 as usize;
+            let slot = dense.slot[j];
+            if slot != u32::MAX {
+                let w = &dense.values[slot as usize * n..(slot as usize + 1) * n];
+                for &(_, d, v) in group {
+                    let o = &mut out[d as usize * n..(d as usize + 1) * n];
+                    for (o, &wl) in o.iter_mut().zip(w) {
+                        *o += wl * v;
+                    }
+                }
+            } else {
+                let w = self.weights.row(j);
+                for &(_, d, v) in group {
+                    let o = &mut out[d as usize * n..(d as usize + 1) * n];
+                    for (&l, &wl) in w.indices.iter().zip(w.data) {
+                        o[l as usize] += wl * v;
+                    }
+                }
+            }
+        }
     }
 
     fn calibrate_all(&self, scores: &mut [f32]) {

@@ -10,7 +10,7 @@ use tagger_corpus::Document;
 use tagger_corpus::synth::{Synth, SynthConfig};
 use tagger_features::{CsrMatrix, Vectorizer, VectorizerConfig};
 use tagger_model::{
-    BatchSink, Decision, LabelSets, Loss, ModelError, OvrParams, TaggerModel, TrainConfig, TrainingSource,
+    BatchSink, Decision, LabelSets, Loss, ModelError, OvrParams, Tag, TaggerModel, TrainConfig, TrainingSource,
     ValidOvrParams, dataset, metrics,
 };
 use tagger_tokenize::TokenizerConfig;
@@ -631,6 +631,12 @@ fn tagging_computes_only_the_probabilities_it_needs_and_answers_as_if_it_compute
                 let got: Vec<(u32, f32)> = model.tag(&d.text, decision).into_iter().map(|t| (t.id, t.score)).collect();
                 assert_eq!(got, all, "{decision:?} on {}", d.id);
             }
+        }
+        // Batches score documents feature by feature across the batch: same tags, same probabilities.
+        let texts: Vec<&str> = docs.iter().map(|d| d.text.as_str()).chain(["", "x"]).collect();
+        for decision in [Decision::ModelRule, Decision::TopK { k: 4, min_score: None }] {
+            let one: Vec<Vec<Tag<'_>>> = texts.iter().map(|t| model.tag(t, decision)).collect();
+            assert_eq!(model.tag_batch(&texts, decision), one, "{decision:?}");
         }
         // An empty text has no features: "at least one tag" still answers from every probability.
         let probs = model.probabilities("");
