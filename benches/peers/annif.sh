@@ -153,7 +153,9 @@ done
 
 cpu="$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')"
 commit="$(git -C "$root" rev-parse --short HEAD)"
-git -C "$root" diff --quiet HEAD -- 2>/dev/null || commit="$commit (working tree with uncommitted changes)"
+# Tables that benchmark scripts rewrite do not make the code differ from the commit.
+git -C "$root" diff --quiet HEAD -- . ':(exclude)BENCHMARKS.md' 2>/dev/null \
+  || commit="$commit (working tree with uncommitted changes)"
 BENCH_MACHINE="$(nproc) cores, ${cpu:-unknown CPU}" \
 BENCH_ANNIF="$("$annif" --version 2>/dev/null) (omikuji $("$venv/bin/python" -c 'import importlib.metadata as m; print(m.version("omikuji"))'))" \
 BENCH_COMMIT="$commit" BENCH_DATE="$(date -u +%Y-%m-%d)" \
