@@ -286,3 +286,13 @@ fn the_three_yso_tsv_files_merge_into_one_vocabulary() {
     assert_eq!(c.pref_label("fi"), Some("tarot"));
     assert!(c.pref_label("en").is_some());
 }
+
+#[test]
+fn architecture_invariant_vocab_depends_on_no_local_crate() {
+    // ARCHITECTURE.md: vocab knows nothing of documents, tokens, features or models.
+    let manifest = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml")).unwrap();
+    let deps = manifest.split("[dependencies]").nth(1).unwrap_or_default();
+    let deps = deps.split("\n[").next().unwrap_or_default();
+    let local: Vec<&str> = deps.lines().filter(|l| l.trim_start().starts_with("tagger-")).collect();
+    assert!(local.is_empty(), "tagger-vocab depends on local crates: {local:?}");
+}
