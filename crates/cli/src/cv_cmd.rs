@@ -69,6 +69,7 @@ pub fn run(args: Args) -> Result<()> {
             "p_at_3": r.p_at_3,
             "p_at_5": r.p_at_5,
             "ndcg_at_5": r.ndcg_at_5,
+            "annif": r.annif,
             "fold_micro_f1": cv.fold_micro_f1,
             "mean_micro_f1": cv.mean_micro_f1(),
             "sd_micro_f1": cv.sd_micro_f1(),
@@ -84,6 +85,12 @@ pub fn run(args: Args) -> Result<()> {
     )?;
     writeln!(out, "pooled      micro-F1 {:.4}  macro-F1 {:.4}  P@1 {:.4}", r.micro_f1, r.macro_f1, r.p_at_1)?;
     writeln!(out, "            micro precision {:.4}  recall {:.4}", r.micro_precision, r.micro_recall)?;
+    let a = &r.annif;
+    writeln!(
+        out,
+        "as Annif   F1@5 {:.4}  P@1 {:.4}  P@5 {:.4}  R@5 {:.4}  nDCG@5 {:.4}  nDCG@10 {:.4}",
+        a.f1_at_5, a.p_at_1, a.p_at_5, a.r_at_5, a.ndcg_at_5, a.ndcg_at_10
+    )?;
     let per_fold: Vec<String> = cv.fold_micro_f1.iter().map(|f| format!("{f:.4}")).collect();
     writeln!(
         out,

@@ -176,8 +176,11 @@ fn cv_reports_held_out_figures_for_a_configuration() {
     assert_eq!(v["fold_micro_f1"].as_array().map(Vec::len), Some(3), "{v}");
     let micro = v["micro_f1"].as_f64().unwrap();
     assert!(micro > 0.5 && micro < 1.0, "{v}");
+    let f1_at_5 = v["annif"]["f1_at_5"].as_f64().unwrap_or(-1.0);
+    assert!(f1_at_5 > 0.0 && f1_at_5 <= 1.0, "cv --json gives Annif's figures too: {v}");
     let table = ok(tagger(&["cv", "--corpus", s(&train), "--folds", "2", "-q"]));
     assert!(table.contains("2-fold cross-validation on 200 documents") && table.contains("per fold"), "{table}");
+    assert!(table.contains("as Annif   F1@5"), "{table}");
 
     std::fs::write(&config, r#"{"classifier": {"cee": 0.5}}"#).unwrap();
     let out = tagger(&args);

@@ -86,7 +86,7 @@ pub fn cross_validate(
             tags.into_iter().map(|t| t.into_iter().map(|t| t.label.to_owned()).collect()).collect()
         };
         let sel = names(model.tag_batch(&held_texts, Decision::ModelRule));
-        let rank = names(model.tag_batch(&held_texts, Decision::TopK { k: 5, min_score: None }));
+        let rank = names(model.tag_batch(&held_texts, Decision::TopK { k: 10, min_score: None }));
         let gold: Vec<Vec<String>> = held.iter().map(|&d| labels[d].clone()).collect();
         fold_micro_f1.push(metrics::evaluate(&gold, &sel, &rank).micro_f1);
         for ((d, s), r) in held.into_iter().zip(sel).zip(rank) {
