@@ -2,8 +2,8 @@ use crate::common::{labelled, read_inputs, set_threads};
 use anyhow::{Context, Result};
 use std::fmt::Write as _;
 use std::path::PathBuf;
-use tagger_model::{Decision, TaggerModel, metrics, resolve_subjects};
-use tagger_vocab::{Resolver, SubjectReport};
+use tagger_model::{Decision, TaggerModel, metrics};
+use tagger_vocab::Resolver;
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -33,8 +33,9 @@ pub fn run(args: Args) -> Result<()> {
     if let Some(vocab) = model.vocabulary() {
         // The corpus names subjects as it likes (URIs, notations, labels); the model's labels are concept URIs.
         let resolver = Resolver::new(vocab);
-        let mut report = SubjectReport::default();
-        gold = gold.iter().map(|g| resolve_subjects(&resolver, g, &mut report)).collect();
+        let mapping = crate::common::SubjectMapping::new(&resolver, false);
+        gold = mapping.map_all(&gold)?;
+        let report = mapping.report();
         if report.unresolved() > 0 {
             eprintln!("{}", crate::vocab_cmd::describe_report(&report));
         }

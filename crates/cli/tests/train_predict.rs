@@ -14,13 +14,10 @@ fn ok(out: Output) -> String {
     String::from_utf8(out.stdout).unwrap()
 }
 
-/// One generated corpus (one seed = one vocabulary and label world), split into train and test directories;
-/// test ids restart at 0.
-fn write_corpus(train: &Path, test: &Path, n_train: usize, n_test: usize) {
-    std::fs::create_dir_all(train).unwrap();
-    std::fs::create_dir_all(test).unwrap();
-    let cfg = SynthConfig {
-        docs: n_train + n_test,
+/// `docs` documents of the tests' one label world: 8 labels ("SUBJECT 0000" …), seed 1.
+fn synth(docs: usize) -> Synth {
+    Synth::new(SynthConfig {
+        docs,
         labels: 8,
         labels_per_doc: 2.0,
         tokens_per_doc: 60,
@@ -28,8 +25,15 @@ fn write_corpus(train: &Path, test: &Path, n_train: usize, n_test: usize) {
         han: false,
         seed: 1,
         ..SynthConfig::default()
-    };
-    for (i, mut d) in Synth::new(cfg).enumerate() {
+    })
+}
+
+/// One generated corpus (one seed = one vocabulary and label world), split into train and test directories;
+/// test ids restart at 0.
+fn write_corpus(train: &Path, test: &Path, n_train: usize, n_test: usize) {
+    std::fs::create_dir_all(train).unwrap();
+    std::fs::create_dir_all(test).unwrap();
+    for (i, mut d) in synth(n_train + n_test).enumerate() {
         let dir = if i < n_train { train } else { test };
         if i >= n_train {
             d.id = format!("{:07}.txt", i - n_train);
@@ -219,21 +223,11 @@ fn write_vocabulary(path: &Path) {
 /// short-text TSV file.
 fn write_annif_corpus(train: &Path, test_tsv: &Path) {
     std::fs::create_dir_all(train).unwrap();
-    let cfg = SynthConfig {
-        docs: 360,
-        labels: 8,
-        labels_per_doc: 2.0,
-        tokens_per_doc: 60,
-        vocabulary: 2000,
-        han: false,
-        seed: 1,
-        ..SynthConfig::default()
-    };
     let uri = |label: &str| {
         format!("<http://example.org/c/{}>", label.trim_start_matches("SUBJECT ").parse::<u32>().unwrap())
     };
     let mut test = String::new();
-    for (i, d) in Synth::new(cfg).enumerate() {
+    for (i, d) in synth(360).enumerate() {
         let labels = d.labels.clone().unwrap();
         if i < 300 {
             let name = format!("doc{i:03}");

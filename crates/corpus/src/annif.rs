@@ -36,8 +36,11 @@ pub(crate) fn utf8(path: &Path, bytes: Vec<u8>) -> Result<String, CorpusError> {
         Err(e) => {
             let bytes = e.as_bytes();
             let pos = e.utf8_error().valid_up_to();
-            let line = 1 + bytes[..pos].iter().filter(|&&b| b == b'\n').count();
-            Err(CorpusError::format(path, line, format!("invalid UTF-8 at byte {pos}; re-encode the file as UTF-8")))
+            Err(CorpusError::format(
+                path,
+                crate::read::line_of(bytes, pos),
+                format!("invalid UTF-8 at byte {pos}; re-encode the file as UTF-8"),
+            ))
         }
     }
 }

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 const BOM: &[u8] = b"\xEF\xBB\xBF";
 
 /// 1-based line number of byte offset `pos`.
-fn line_of(bytes: &[u8], pos: usize) -> usize {
+pub(crate) fn line_of(bytes: &[u8], pos: usize) -> usize {
     1 + bytes[..pos.min(bytes.len())].iter().filter(|&&b| b == b'\n').count()
 }
 

@@ -95,9 +95,10 @@ pub struct OvrModel {
     /// Weights stored feature-major (`feature → [(label, weight)]`), so scoring a sparse row touches only the
     /// features it has.
     weights: CsrMatrix,
-    /// The rows of `weights` that hold many labels, copied dense for scoring (derived, never stored).
+    /// Derived for scoring, never stored: dense copies of the rows that hold many labels, and per-label raw-score
+    /// floors.
     #[serde(skip)]
-    dense: DenseRows,
+    cache: ScoringCache,
     calibration: Vec<Platt>,
     thresholds: Vec<f32>,
     /// False for labels without a positive training example: they are never scored above 0.
@@ -120,10 +121,10 @@ pub struct OvrModel {
 /// model's weight memory. The additions happen in the same order with the same values (absent labels add 0),
 /// so scores are bit for bit the sparse path's.
 #[derive(Default)]
-struct DenseRows(std::sync::OnceLock<Dense>);
+struct ScoringCache(std::sync::OnceLock<Scoring>);
 
 #[derive(Clone)]
-struct Dense {
+struct Scoring {
     /// For each feature, its row in `values`, or `u32::MAX` when the row stays sparse.
     slot: Vec<u32>,
     /// `rows × n_labels` weights, row-major.
@@ -148,8 +149,8 @@ fn raw_floor(platt: &Platt, threshold: f32) -> f32 {
     if floor.is_finite() { floor as f32 } else { f32::NEG_INFINITY }
 }
 
-impl DenseRows {
-    fn get(&self, weights: &CsrMatrix, n_labels: usize, calibration: &[Platt], thresholds: &[f32]) -> &Dense {
+impl ScoringCache {
+    fn get(&self, weights: &CsrMatrix, n_labels: usize, calibration: &[Platt], thresholds: &[f32]) -> &Scoring {
         self.0.get_or_init(|| {
             let mut candidates: Vec<(usize, usize)> = weights
                 .rows()
@@ -174,27 +175,27 @@ impl DenseRows {
                 }
             }
             let raw_floor = calibration.iter().zip(thresholds).map(|(p, &t)| raw_floor(p, t)).collect();
-            Dense { slot, values, raw_floor }
+            Scoring { slot, values, raw_floor }
         })
     }
 }
 
-impl Clone for DenseRows {
+impl Clone for ScoringCache {
     fn clone(&self) -> Self {
-        DenseRows(self.0.clone())
+        ScoringCache(self.0.clone())
     }
 }
 
-impl PartialEq for DenseRows {
+impl PartialEq for ScoringCache {
     /// A cache: equal models are equal whether or not it has been built.
     fn eq(&self, _: &Self) -> bool {
         true
     }
 }
 
-impl std::fmt::Debug for DenseRows {
+impl std::fmt::Debug for ScoringCache {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(if self.0.get().is_some() { "DenseRows(built)" } else { "DenseRows(not built)" })
+        f.write_str(if self.0.get().is_some() { "ScoringCache(built)" } else { "ScoringCache(not built)" })
     }
 }
 
@@ -439,7 +440,7 @@ impl Fit<SparseRecords, LabelSets, ModelError> for ValidOvrParams {
             bias: self.bias,
             label_bias: fits.iter().map(|f| (f.bias * bias) as f32).collect(),
             weights,
-            dense: DenseRows::default(),
+            cache: ScoringCache::default(),
             calibration: fits.iter().map(|f| f.platt).collect(),
             thresholds: fits.iter().map(|f| f.threshold).collect(),
             trained: fits.iter().map(|f| f.trained).collect(),
@@ -575,7 +576,7 @@ impl OvrModel {
         }
         self.thresholds = served;
         // The scoring cache holds floors derived from the thresholds.
-        self.dense = DenseRows::default();
+        self.cache = ScoringCache::default();
         let r = metrics::evaluate(&gold, &selected, &ranked);
         CvReport {
             folds,
@@ -625,7 +626,7 @@ impl OvrModel {
     /// Raw decision values `wᵀx + b` of one row into `out` (length `n_labels`).
     pub fn decision_values(&self, row: SparseRow<'_>, out: &mut [f32]) {
         out.copy_from_slice(&self.label_bias);
-        let dense = self.dense.get(&self.weights, self.n_labels, &self.calibration, &self.thresholds);
+        let dense = self.cache.get(&self.weights, self.n_labels, &self.calibration, &self.thresholds);
         let n = self.n_labels;
         for (&j, &v) in row.indices.iter().zip(row.data) {
             if (j as usize) >= self.n_features {
@@ -674,7 +675,7 @@ impl OvrModel {
             self.calibrate_into(raw, probs);
             return self.decide(probs, decision);
         }
-        let floors = &self.dense.get(&self.weights, self.n_labels, &self.calibration, &self.thresholds).raw_floor;
+        let floors = &self.cache.get(&self.weights, self.n_labels, &self.calibration, &self.thresholds).raw_floor;
         let mut any = false;
         for (l, (p, &s)) in probs.iter_mut().zip(raw).enumerate() {
             // Below its floor a label's probability is under its threshold: it cannot be chosen, so 0 stands in.
@@ -692,9 +693,15 @@ impl OvrModel {
         self.decide(probs, decision)
     }
 
+    /// Label `l`'s probability for raw score `s` (0 for a label without training examples).
+    #[inline]
+    fn calibrated(&self, l: usize, s: f32) -> f32 {
+        if self.trained[l] { self.calibration[l].prob(s) } else { 0.0 }
+    }
+
     fn calibrate_into(&self, raw: &[f32], probs: &mut [f32]) {
         for (l, (p, &s)) in probs.iter_mut().zip(raw).enumerate() {
-            *p = if self.trained[l] { self.calibration[l].prob(s) } else { 0.0 };
+            *p = self.calibrated(l, s);
         }
     }
 
@@ -717,7 +724,7 @@ impl OvrModel {
             }
         }
         entries.sort_unstable_by_key(|&(j, d, _)| (j, d));
-        let dense = self.dense.get(&self.weights, self.n_labels, &self.calibration, &self.thresholds);
+        let dense = self.cache.get(&self.weights, self.n_labels, &self.calibration, &self.thresholds);
         for group in entries.chunk_by(|a, b| a.0 == b.0) {
             let j = group[0].0 as usize;
             let slot = dense.slot[j];
@@ -743,7 +750,7 @@ impl OvrModel {
 
     fn calibrate_all(&self, scores: &mut [f32]) {
         for (l, s) in scores.iter_mut().enumerate() {
-            *s = if self.trained[l] { self.calibration[l].prob(*s) } else { 0.0 };
+            *s = self.calibrated(l, *s);
         }
     }
 

@@ -538,8 +538,13 @@ impl TaggerModel {
         self.classifier
             .tag_row(tagger_features::SparseRow { indices: &idx, data: &val }, decision, &mut scratch)
             .into_iter()
-            .map(|(l, score)| Tag { id: l, label: &self.labels[l as usize], score })
+            .map(|t| self.named(t))
             .collect()
+    }
+
+    /// A chosen `(label id, probability)` as a [`Tag`].
+    fn named(&self, (id, score): (u32, f32)) -> Tag<'_> {
+        Tag { id, label: &self.labels[id as usize], score }
     }
 
     /// Tags for many texts (in parallel, order kept): the same tags as [`tag`](Self::tag) on each, scored
@@ -558,9 +563,10 @@ impl TaggerModel {
                     .collect();
                 let views: Vec<tagger_features::SparseRow<'_>> =
                     rows.iter().map(|(i, v)| tagger_features::SparseRow { indices: i, data: v }).collect();
-                self.classifier.tag_rows(&views, decision).into_iter().map(|tags| {
-                    tags.into_iter().map(|(l, score)| Tag { id: l, label: &self.labels[l as usize], score }).collect()
-                })
+                self.classifier
+                    .tag_rows(&views, decision)
+                    .into_iter()
+                    .map(|tags| tags.into_iter().map(|t| self.named(t)).collect())
             })
             .collect()
     }
