@@ -45,6 +45,8 @@
 #   F1 score (doc avg)  per-document F1 of all kept suggestions (here up to 10), averaged (JSON only).
 # tagger's "annif" block of `tagger eval --json` (f1_at_5, p_at_1, p_at_3, p_at_5, r_at_5, ndcg_at_5,
 # ndcg_at_10) follows the same definitions.
+#   unseen R@5   (kirjastonhoitaja only) of the validate documents' subjects that no training document has,
+#                the share found in the system's top 5 suggestions, pooled over documents.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
@@ -118,6 +120,17 @@ fail() {
 }
 
 res="$tmp/results"
+# Subjects of kirjastonhoitaja/validate that no training document has: each system's top 5 for every validate
+# document (Annif: `annif index --limit 5` on a copy of the directory, which it writes results into; tagger:
+# `tagger predict --top-k 5`) is kept for annif_bench.py to compute recall@5 of those subjects.
+kh_copy="$tmp/kh-validate"
+cp -r "$data/kirjastonhoitaja/annif/validate" "$kh_copy"
+top5() {  # top5 CORPUS SYSTEM DIR
+  [ "$1" = kirjastonhoitaja ] || return 0
+  log "$1 $2: annif index --limit 5 (for recall of unseen subjects)"
+  "$annif" index "$1-$2" "$kh_copy" --suffix ".$2.annif" --limit 5 --threshold 0.0 --force \
+    > "$3/index.out" 2> "$3/index.err" || log "FAILED $1 $2 index (no unseen recall): $(tail -n 1 "$3/index.err")"
+}
 for spec in "kirjastonhoitaja:$data/kirjastonhoitaja/annif/train:$data/kirjastonhoitaja/annif/validate:yso-fi.tsv,yso-en.tsv" \
             "makupalat:$data/makupalat/makupalat-train.tsv:$data/makupalat/makupalat-validate.tsv:ykl-skos.ttl"; do
   IFS=: read -r corpus train validate vocabs <<< "$spec"
@@ -128,6 +141,7 @@ for spec in "kirjastonhoitaja:$data/kirjastonhoitaja/annif/train:$data/kirjaston
     log "$corpus $backend: annif eval"
     timed "$d/eval" "$annif" eval "$corpus-$backend" "$validate" --limit 10 --threshold 0.0 --jobs 0 \
       --metrics-file "$d/metrics.json" || fail "$d" eval
+    top5 "$corpus" "$backend" "$d"
   done
   d="$res/$corpus/ensemble"; mkdir -p "$d"
   echo "mllm omikuji" > "$d/sources"
@@ -135,6 +149,7 @@ for spec in "kirjastonhoitaja:$data/kirjastonhoitaja/annif/train:$data/kirjaston
     log "$corpus ensemble: annif eval"
     timed "$d/eval" "$annif" eval "$corpus-ensemble" "$validate" --limit 10 --threshold 0.0 --jobs 0 \
       --metrics-file "$d/metrics.json" || fail "$d" eval
+    top5 "$corpus" ensemble "$d"
   else
     echo "not run: a source project (mllm or omikuji) failed" > "$d/error.txt"
   fi
@@ -146,6 +161,10 @@ for spec in "kirjastonhoitaja:$data/kirjastonhoitaja/annif/train:$data/kirjaston
   if timed "$d/train" "$bin" train -q --corpus "$train" "${vocab_args[@]}" --out "$tmp/$corpus.tgm"; then
     log "$corpus tagger: eval"
     timed "$d/eval" "$bin" eval --model "$tmp/$corpus.tgm" --corpus "$validate" --json || fail "$d" eval
+    if [ "$corpus" = kirjastonhoitaja ]; then
+      "$bin" predict --model "$tmp/$corpus.tgm" --top-k 5 "$validate" > "$d/top5.jsonl" 2> "$d/predict.err" \
+        || log "FAILED tagger predict (no unseen recall): $(tail -n 1 "$d/predict.err")"
+    fi
   else
     fail "$d" train
   fi
@@ -159,5 +178,7 @@ git -C "$root" diff --quiet HEAD -- . ':(exclude)BENCHMARKS.md' 2>/dev/null \
 BENCH_MACHINE="$(nproc) cores, ${cpu:-unknown CPU}" \
 BENCH_ANNIF="$("$annif" --version 2>/dev/null) (omikuji $("$venv/bin/python" -c 'import importlib.metadata as m; print(m.version("omikuji"))'))" \
 BENCH_COMMIT="$commit" BENCH_DATE="$(date -u +%Y-%m-%d)" \
+BENCH_KH_TRAIN="$data/kirjastonhoitaja/annif/train" BENCH_KH_VALIDATE="$data/kirjastonhoitaja/annif/validate" \
+BENCH_KH_INDEXED="$kh_copy" \
   python3 "$here/annif_bench.py" "$res" "$json_out" "$table"
 python3 "$root/benches/update_section.py" annif_peers "$table"

@@ -8,7 +8,11 @@ RESULTS_DIR/<corpus>/<system>/ holds what annif.sh left there:
   eval.out                `tagger eval --json` (tagger)
   error.txt               why the system could not be trained or evaluated
   sources                 (ensemble) the source systems whose training times and memory it inherits
+  top5.jsonl              (tagger, kirjastonhoitaja) `tagger predict --top-k 5` of the validate documents
 The header line comes from the environment: BENCH_MACHINE, BENCH_ANNIF, BENCH_COMMIT, BENCH_DATE.
+Recall of unseen subjects (kirjastonhoitaja): BENCH_KH_TRAIN and BENCH_KH_VALIDATE are the Annif document
+directories (NAME.txt + NAME.tsv), BENCH_KH_INDEXED the copy of validate that `annif index` wrote
+NAME.<system>.annif results into.
 """
 import json
 import os
@@ -95,6 +99,48 @@ def collect(res, corpus, system):
     return row
 
 
+def subjects(tsv):
+    """The subject URIs of an Annif subject file (`<URI>\tlabel` lines) or result file (`<URI>\tlabel\tscore`)."""
+    out = []
+    for line in tsv.read_text(encoding="utf-8").splitlines():
+        uri = line.split("\t", 1)[0].strip().strip("<>")
+        if uri:
+            out.append(uri)
+    return out
+
+
+def unseen_recall(res, rows):
+    """Set row["unseen_r_at_5"] (and the number of such subjects) for each kirjastonhoitaja system."""
+    env = os.environ.get
+    train, validate, indexed = (env(k) for k in ("BENCH_KH_TRAIN", "BENCH_KH_VALIDATE", "BENCH_KH_INDEXED"))
+    if not (train and validate and indexed):
+        return
+    seen = {u for f in pathlib.Path(train).glob("*.tsv") for u in subjects(f)}
+    gold = {f.stem: set(subjects(f)) for f in pathlib.Path(validate).glob("*.tsv")}
+    unseen = {doc: {u for u in g if u not in seen} for doc, g in gold.items()}
+    total = sum(len(u) for u in unseen.values())
+    for r in rows:
+        if "error" in r or not total:
+            continue
+        top = {}
+        if r["system"] == "tagger":
+            f = res / "kirjastonhoitaja" / "tagger" / "top5.jsonl"
+            if not f.exists():
+                continue
+            for line in f.read_text(encoding="utf-8").splitlines():
+                d = json.loads(line)
+                top[pathlib.Path(d["id"]).stem] = [t.get("uri", t["label"]) for t in d["tags"]][:5]
+        else:
+            files = list(pathlib.Path(indexed).glob(f"*.{r['system']}.annif"))
+            if not files:
+                continue
+            for f in files:
+                top[f.name.split(".")[0]] = subjects(f)[:5]
+        hits = sum(len(u & set(top.get(doc, []))) for doc, u in unseen.items())
+        r["unseen_r_at_5"] = hits / total
+        r["unseen_subjects"] = total
+
+
 def fmt(v, spec):
     return "" if v is None else format(v, spec)
 
@@ -111,19 +157,24 @@ def main():
         "evaluation process. docs/s: validate documents / wall seconds of the whole evaluation process "
         "(loading the model included; tagger's own tagging-only rate in parentheses).",
         "",
-        "| corpus | system | train s | peak RSS MB | F1@5 | P@1 | P@3 | P@5 | nDCG@5 | nDCG@10 | docs/s (whole eval process) |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "unseen R@5: of the validate subjects no training document has, the share in the top 5 "
+        "(kirjastonhoitaja only).",
+        "",
+        "| corpus | system | train s | peak RSS MB | F1@5 | P@1 | P@3 | P@5 | nDCG@5 | nDCG@10 | unseen R@5 | docs/s (whole eval process) |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     rows_all = []
     notes = []
     for corpus, corpus_label in CORPORA:
         rows = [collect(res, corpus, s) for s, _ in SYSTEMS]
+        if corpus == "kirjastonhoitaja":
+            unseen_recall(res, rows)
         rows_all += rows
         for (s, label), r in zip(SYSTEMS, rows):
             r["system_label"] = label
             if "error" in r:
                 reason = r["error"].replace("|", "/").replace("\n", " ")[:200]
-                lines.append(f"| {corpus} | {label} | failed: {reason} | | | | | | | | |")
+                lines.append(f"| {corpus} | {label} | failed: {reason} | | | | | | | | | |")
                 continue
             rss = "/".join(fmt(r.get(k), ".0f") or "?" for k in ("train_peak_rss_mb", "eval_peak_rss_mb"))
             dps = fmt(r.get("docs_per_sec_whole_eval"), ".1f")
@@ -132,17 +183,19 @@ def main():
             if r.get("missing_keys"):
                 dps += f" (missing: {', '.join(r['missing_keys'])})"
             vals = " | ".join(fmt(r.get(k), ".4f") for k, _, _ in METRICS)
-            lines.append(f"| {corpus} | {label} | {fmt(r.get('train_seconds'), '.1f')} | {rss} | {vals} | {dps} |")
+            unseen = fmt(r.get("unseen_r_at_5"), ".4f")
+            lines.append(f"| {corpus} | {label} | {fmt(r.get('train_seconds'), '.1f')} | {rss} | {vals} | {unseen} | {dps} |")
         tagger = rows[-1]
         annif_ok = [r for r in rows[:-1] if "error" not in r]
         parts = []
-        for key, name in (("f1_at_5", "F1@5"), ("ndcg_at_5", "nDCG@5")):
+        for key, name in (("f1_at_5", "F1@5"), ("ndcg_at_5", "nDCG@5"), ("p_at_1", "P@1"),
+                          ("unseen_r_at_5", "unseen R@5")):
             cands = [r for r in annif_ok if r.get(key) is not None]
             if cands and tagger.get(key) is not None:
                 best = max(cands, key=lambda r: r[key])
                 parts.append(f"{name} {tagger[key] - best[key]:+.4f} (best Annif: {best['system_label']}, "
                              f"{best[key]:.4f})")
-            else:
+            elif key != "unseen_r_at_5":
                 parts.append(f"{name} n/a")
         docs = sorted({r["docs"] for r in rows if r.get("docs") is not None})
         docs_text = "/".join(str(n) for n in docs) or "?"

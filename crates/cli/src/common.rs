@@ -173,20 +173,56 @@ pub fn set_threads(threads: usize) -> Result<()> {
     Ok(())
 }
 
-/// The training configuration in `path` (JSON, every field optional), or the defaults; `seed` overrides the
-/// classifier's seed.
-pub fn read_config(path: Option<&std::path::Path>, seed: Option<u64>) -> Result<tagger_model::TrainConfig> {
-    let mut config: tagger_model::TrainConfig = match path {
-        None => tagger_model::TrainConfig::default(),
-        Some(p) => {
-            let raw = std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?;
-            serde_json::from_str(&raw).with_context(|| format!("parsing training config {}", p.display()))?
+/// The options that say how to train, shared by `train` and `cv`.
+#[derive(clap::Args, Debug)]
+pub struct ConfigOptions {
+    /// Training configuration (JSON, every field optional; see README).
+    #[arg(long)]
+    config: Option<std::path::PathBuf>,
+    /// Override the seed of the configuration (for `cv` it also deals the folds).
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Language of the documents (e.g. fi, en, sv), which selects the Snowball stemmer (default: the
+    /// configuration's, else detected from the documents).
+    #[arg(long, value_name = "LANG")]
+    text_language: Option<String>,
+    /// Reduce words to their stems: auto (when the documents' language has a stemmer), on, off.
+    #[arg(long, value_enum)]
+    stemming: Option<StemmingArg>,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+enum StemmingArg {
+    Auto,
+    On,
+    Off,
+}
+
+impl ConfigOptions {
+    /// The configuration file (or the default), with the command-line overrides applied.
+    pub fn load(&self) -> Result<tagger_model::TrainConfig> {
+        let mut config: tagger_model::TrainConfig = match &self.config {
+            None => tagger_model::TrainConfig::default(),
+            Some(p) => {
+                let raw = std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?;
+                serde_json::from_str(&raw).with_context(|| format!("parsing training config {}", p.display()))?
+            }
+        };
+        if let Some(seed) = self.seed {
+            config.classifier.seed = seed;
         }
-    };
-    if let Some(seed) = seed {
-        config.classifier.seed = seed;
+        if let Some(language) = &self.text_language {
+            config.language = Some(language.clone());
+        }
+        if let Some(s) = self.stemming {
+            config.stemming = match s {
+                StemmingArg::Auto => tagger_model::Stemming::Auto,
+                StemmingArg::On => tagger_model::Stemming::On,
+                StemmingArg::Off => tagger_model::Stemming::Off,
+            };
+        }
+        Ok(config)
     }
-    Ok(config)
 }
 
 /// Write a command's report to standard output in one go. A reader that went away (`tagger eval … | head`) ends

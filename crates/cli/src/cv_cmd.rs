@@ -1,4 +1,4 @@
-use crate::common::{labelled, read_config, read_inputs, set_threads, spinner};
+use crate::common::{labelled, read_inputs, set_threads, spinner};
 use anyhow::{Context, Result};
 use std::fmt::Write as _;
 use std::path::PathBuf;
@@ -10,15 +10,9 @@ pub struct Args {
     /// Labelled corpus to split into folds (directory, file, .jsonl or -). Use training data, never a test split.
     #[arg(long)]
     corpus: PathBuf,
-    /// Training configuration to measure (JSON, as for `train`).
-    #[arg(long)]
-    config: Option<PathBuf>,
     /// Outer folds: each is tagged by a model trained on the others.
     #[arg(long, default_value_t = 5)]
     folds: usize,
-    /// Override the seed of the configuration (it also deals the folds).
-    #[arg(long)]
-    seed: Option<u64>,
     /// Worker threads (0 = one per core).
     #[arg(long, default_value_t = 0)]
     threads: usize,
@@ -29,19 +23,22 @@ pub struct Args {
     #[arg(long, short)]
     quiet: bool,
     #[command(flatten)]
+    config: crate::common::ConfigOptions,
+    #[command(flatten)]
     vocab: crate::vocab_cmd::VocabOptions,
 }
 
 pub fn run(args: Args) -> Result<()> {
     let mut out = String::new();
     set_threads(args.threads)?;
-    let config = read_config(args.config.as_deref(), args.seed)?;
+    let config = args.config.load()?;
     let docs = read_inputs(std::slice::from_ref(&args.corpus))?;
     anyhow::ensure!(!docs.is_empty(), "{} holds no documents", args.corpus.display());
     let mut labels = labelled(&docs, "cross-validation")?;
-    if !args.vocab.files.is_empty() {
-        let vocab = crate::vocab_cmd::load_vocabulary(&args.vocab.files)?;
-        let resolver = tagger_vocab::Resolver::new(&vocab);
+    let vocab =
+        if args.vocab.files.is_empty() { None } else { Some(crate::vocab_cmd::load_vocabulary(&args.vocab.files)?) };
+    if let Some(vocab) = &vocab {
+        let resolver = tagger_vocab::Resolver::new(vocab);
         let mapping = crate::common::SubjectMapping::new(&resolver, args.vocab.strict_subjects);
         labels = mapping.map_all(&labels)?;
         eprintln!("{}", crate::vocab_cmd::describe_report(&mapping.report()));
@@ -51,7 +48,7 @@ pub fn run(args: Args) -> Result<()> {
     let pb = spinner(args.quiet, "cross-validating");
     let folds = args.folds;
     let progress = |f: usize| pb.set_message(format!("training fold {} of {folds}", f + 1));
-    let cv = cross_validate(&texts, &labels, &config, folds, &progress)
+    let cv = cross_validate(&texts, &labels, &config, vocab.as_ref(), folds, &progress)
         .with_context(|| format!("cross-validating on {}", args.corpus.display()))?;
     pb.finish_and_clear();
     let seconds = start.elapsed().as_secs_f64();

@@ -51,11 +51,16 @@ pub fn run(args: Args) -> Result<()> {
     let selected = names(tagged);
     let ranked = names(model.tag_batch(&texts, Decision::TopK { k: 10, min_score: None }));
     let mut r = metrics::evaluate(&gold, &selected, &ranked);
+    // Subjects no training document had: only a model with the lexical backend can find them.
+    let trained: std::collections::HashSet<&str> = model.labels().iter().map(String::as_str).collect();
+    let (unseen_r5, unseen) = metrics::unseen_recall_at(&gold, &ranked, &|s| trained.contains(s), 5);
     if args.json {
         if !args.per_label {
             r.per_label.clear();
         }
         let mut v = serde_json::to_value(&r)?;
+        v["unseen_subjects"] = unseen.into();
+        v["unseen_r_at_5"] = unseen_r5.into();
         v["predict_docs_per_sec"] = docs_per_sec.into();
         v["threads"] = rayon::current_num_threads().into();
         writeln!(out, "{v}")?;
@@ -77,15 +82,16 @@ pub fn run(args: Args) -> Result<()> {
          nDCG@5 {:.4}  nDCG@10 {:.4}",
         a.f1_at_5, a.p_at_1, a.p_at_3, a.p_at_5, a.r_at_5, a.ndcg_at_5, a.ndcg_at_10
     )?;
+    if unseen > 0 {
+        writeln!(out, "subjects no training document had: {unseen}, recall@5 of them {unseen_r5:.4}")?;
+    }
     let mut worst: Vec<_> = r.per_label.iter().filter(|l| l.support > 0).collect();
     worst.sort_by(|a, b| a.f1.total_cmp(&b.f1).then(b.support.cmp(&a.support)));
     writeln!(out, "\nworst labels (by F1, gold support ≥ 1):")?;
     writeln!(out, "{:<32} {:>7} {:>9} {:>9} {:>7}", "label", "support", "precision", "recall", "F1")?;
-    let ids: std::collections::HashMap<&str, u32> =
-        model.labels().iter().enumerate().map(|(i, l)| (l.as_str(), i as u32)).collect();
     for l in worst.iter().take(10) {
-        // Labels never seen in training have no id; a vocabulary model shows the others by name, not URI.
-        let name = ids.get(l.label.as_str()).map_or(l.label.as_str(), |&id| model.display_label(id, ""));
+        // A vocabulary model shows concepts by name, not URI; other labels never seen in training have no id.
+        let name = model.tag_id(&l.label).map_or(l.label.as_str(), |id| model.display_label(id, ""));
         writeln!(out, "{:<32} {:>7} {:>9.3} {:>9.3} {:>7.3}", name, l.support, l.precision, l.recall, l.f1)?;
     }
     crate::common::emit(&out)

@@ -1,9 +1,9 @@
-use crate::common::{PathSource, SubjectMapping, labelled, read_config, read_inputs, set_threads, spinner};
+use crate::common::{PathSource, SubjectMapping, labelled, read_inputs, set_threads, spinner};
 use crate::vocab_cmd::{VocabOptions, describe_report, load_vocabulary, model_language};
 use anyhow::{Context, Result};
 use std::path::PathBuf;
 use std::time::Instant;
-use tagger_model::{Stage, TaggerModel};
+use tagger_model::{InMemory, Stage, TaggerModel, TrainingSource};
 use tagger_vocab::Resolver;
 
 #[derive(clap::Args, Debug)]
@@ -15,25 +15,21 @@ pub struct Args {
     /// Where to write the model file.
     #[arg(long)]
     out: PathBuf,
-    /// Training configuration (JSON, every field optional; see README).
-    #[arg(long)]
-    config: Option<PathBuf>,
     /// Worker threads (0 = one per core). Results are identical for any value.
     #[arg(long, default_value_t = 0)]
     threads: usize,
-    /// Override the seed of the configuration.
-    #[arg(long)]
-    seed: Option<u64>,
     /// No progress display.
     #[arg(long, short)]
     quiet: bool,
+    #[command(flatten)]
+    config: crate::common::ConfigOptions,
     #[command(flatten)]
     vocab: VocabOptions,
 }
 
 pub fn run(args: Args) -> Result<()> {
     set_threads(args.threads)?;
-    let config = read_config(args.config.as_deref(), args.seed)?;
+    let config = args.config.load()?;
     let start = Instant::now();
     let vocab = if args.vocab.files.is_empty() { None } else { Some(load_vocabulary(&args.vocab.files)?) };
     let resolver = vocab.as_ref().map(Resolver::new);
@@ -47,28 +43,42 @@ pub fn run(args: Args) -> Result<()> {
             Stage::Classifier => "fitting classifier and calibration",
         })
     };
-    let trained = if args.corpus.as_os_str() == "-" {
-        // Standard input can be read only once: hold it in memory.
+    // Standard input can be read only once: it is held in memory. Files are streamed in batches (twice, and once
+    // more for the lexical backend); the texts are never all in memory.
+    let stdin_docs = if args.corpus.as_os_str() == "-" {
         let docs = read_inputs(std::slice::from_ref(&args.corpus))?;
         let mut labels = labelled(&docs, "training")?;
         if let Some(m) = &mapping {
             labels = m.map_all(&labels)?;
         }
-        let texts: Vec<&str> = docs.iter().map(|d| d.text.as_str()).collect();
-        (TaggerModel::train(&texts, &labels, &config, &progress), mapping.map(|m| m.report()))
+        Some((docs, labels))
     } else {
-        // Files are streamed twice in batches; the texts are never all in memory.
-        let source = PathSource::new(&args.corpus, mapping);
-        (TaggerModel::train_from(&source, &config, &progress), source.subjects().map(SubjectMapping::report))
+        None
     };
-    let (trained, subjects) = trained;
+    let stdin_texts: Vec<&str> = stdin_docs.iter().flat_map(|(d, _)| d.iter().map(|d| d.text.as_str())).collect();
+    let stdin_report = if stdin_docs.is_some() { mapping.as_ref().map(SubjectMapping::report) } else { None };
+    let memory = stdin_docs.as_ref().map(|(_, labels)| InMemory { texts: &stdin_texts, labels });
+    let path_source = stdin_docs.is_none().then(|| PathSource::new(&args.corpus, mapping));
+    let source: &dyn TrainingSource = match (&memory, &path_source) {
+        (Some(m), _) => m,
+        (None, Some(p)) => p,
+        (None, None) => anyhow::bail!("no training source"),
+    };
+    let trained = TaggerModel::train_from(source, &config, &progress);
     let mut model = trained.with_context(|| format!("training on {}", args.corpus.display()))?;
-    drop(resolver);
-    if let Some(vocab) = vocab {
-        let language = model_language(&args.vocab, &vocab, subjects.as_ref());
-        model = model.with_vocabulary(vocab, &language).context("attaching the vocabulary")?;
+    let subjects = stdin_report.or_else(|| path_source.as_ref().and_then(|p| p.subjects().map(SubjectMapping::report)));
+    if let Some(vocab) = &vocab {
+        let language = model_language(&args.vocab, vocab, subjects.as_ref());
+        // A copy: the corpus is read once more below, its subjects resolved through the original.
+        model = model.with_vocabulary(vocab.clone(), &language).context("attaching the vocabulary")?;
         model.meta.vocabulary = args.vocab.files.clone();
+        pb.set_message("reading corpus again: lexical backend and ensemble");
+        model = model
+            .with_backends(source, &config)
+            .with_context(|| format!("training the lexical backend on {}", args.corpus.display()))?;
     }
+    drop(path_source);
+    drop(resolver);
     model.meta.corpus = args.corpus.display().to_string();
     model.meta.created_unix =
         std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
@@ -92,6 +102,22 @@ pub fn run(args: Args) -> Result<()> {
     );
     if let Some(r) = &subjects {
         pb.suspend(|| eprintln!("{}", describe_report(r)));
+    }
+    if let Some(e) = model.ensemble() {
+        let r = &e.report;
+        eprintln!(
+            "lexical backend: {} labels, {:.1} candidates per document holding {:.1}% of the subjects; ensemble fitted \
+             on {} out-of-fold documents: tags at fused probability ≥ {:.3}, at most {}",
+            r.lexical.labels,
+            r.lexical.candidates_per_doc,
+            100.0 * r.lexical.candidate_recall,
+            r.docs,
+            e.threshold,
+            e.max_tags
+        );
+    }
+    if let Some(why) = &m.ensemble_skipped {
+        eprintln!("note: the linear model alone, without the lexical backend: {why}");
     }
     if let Some(lang) = model.language() {
         eprintln!("answers name concepts of the vocabulary, in {lang:?} unless a request asks for another language");

@@ -14,6 +14,7 @@
 
 use crate::ModelError;
 use crate::concepts::ModelConcepts;
+use crate::ensemble::Ensemble;
 use crate::ovr::OvrModel;
 use crate::tagger::{TaggerModel, TrainingMeta};
 use serde::{Deserialize, Serialize};
@@ -25,8 +26,8 @@ use tagger_vocab::Vocabulary;
 
 const MAGIC: &[u8; 8] = b"TAGGERMD";
 /// The model format this build writes and the newest it reads.
-pub const FORMAT_VERSION: u32 = 4;
-/// The oldest format this tagger still reads (3: the same payload without a vocabulary).
+pub const FORMAT_VERSION: u32 = 5;
+/// The oldest format this tagger still reads (3: without a vocabulary; 4: without an ensemble).
 const OLDEST_READABLE: u32 = 3;
 const HEADER_LEN: usize = 24;
 
@@ -46,6 +47,18 @@ struct Payload {
     idf: Vec<f32>,
     classifier: OvrModel,
     /// Since version 4: the vocabulary the labels come from, and the default answer language.
+    concepts: Option<(Vocabulary, String)>,
+    /// Since version 5: the lexical backend and its fusion with the linear model.
+    ensemble: Option<Ensemble>,
+}
+
+/// Version 4: no ensemble.
+#[derive(Deserialize)]
+struct PayloadV4 {
+    header_json: String,
+    terms: Vec<String>,
+    idf: Vec<f32>,
+    classifier: OvrModel,
     concepts: Option<(Vocabulary, String)>,
 }
 
@@ -77,6 +90,7 @@ impl TaggerModel {
             idf: st.idf.clone(),
             classifier: self.classifier.clone(),
             concepts: self.concepts.as_ref().map(|c| (c.vocab.clone(), c.language.clone())),
+            ensemble: self.ensemble.clone(),
         };
         let body =
             postcard::to_stdvec(&payload).map_err(|e| ModelError::InvalidData(format!("cannot encode model: {e}")))?;
@@ -126,7 +140,24 @@ impl TaggerModel {
         let undecodable = |e: postcard::Error| bad(format!("undecodable payload: {e}"));
         let payload: Payload = if version == 3 {
             let p: PayloadV3 = postcard::from_bytes(body).map_err(undecodable)?;
-            Payload { header_json: p.header_json, terms: p.terms, idf: p.idf, classifier: p.classifier, concepts: None }
+            Payload {
+                header_json: p.header_json,
+                terms: p.terms,
+                idf: p.idf,
+                classifier: p.classifier,
+                concepts: None,
+                ensemble: None,
+            }
+        } else if version == 4 {
+            let p: PayloadV4 = postcard::from_bytes(body).map_err(undecodable)?;
+            Payload {
+                header_json: p.header_json,
+                terms: p.terms,
+                idf: p.idf,
+                classifier: p.classifier,
+                concepts: p.concepts,
+                ensemble: None,
+            }
         } else {
             postcard::from_bytes(body).map_err(undecodable)?
         };
@@ -151,11 +182,21 @@ impl TaggerModel {
             .map(|(vocab, language)| ModelConcepts::new(vocab, language, &header.labels))
             .transpose()
             .map_err(|e| bad(format!("inconsistent vocabulary: {e}")))?;
+        if let Some(e) = &payload.ensemble {
+            e.validate().map_err(&bad)?;
+            let Some(c) = &concepts else {
+                return Err(bad("an ensemble without a vocabulary".into()));
+            };
+            if e.lexical.n_concepts() != c.vocab.len() {
+                return Err(bad("the lexical backend and the vocabulary disagree on the concepts".into()));
+            }
+        }
         Ok(TaggerModel {
             labels: header.labels,
             vectorizer,
             classifier: payload.classifier,
             concepts,
+            ensemble: payload.ensemble,
             meta: header.meta,
         })
     }

@@ -12,6 +12,8 @@ pub(crate) struct ModelConcepts {
     pub(crate) language: String,
     /// For each label id, its concept.
     pub(crate) of_label: Vec<ConceptId>,
+    /// The label id of each concept that has one.
+    pub(crate) label_of_concept: rustc_hash::FxHashMap<ConceptId, u32>,
 }
 
 impl ModelConcepts {
@@ -24,7 +26,8 @@ impl ModelConcepts {
                 })
             })
             .collect::<Result<Vec<_>, _>>()?;
-        Ok(ModelConcepts { vocab, language, of_label })
+        let label_of_concept = of_label.iter().enumerate().map(|(l, &c)| (c, l as u32)).collect();
+        Ok(ModelConcepts { vocab, language, of_label, label_of_concept })
     }
 }
 
@@ -46,10 +49,33 @@ impl TaggerModel {
         self.concepts.as_ref().map(|c| c.language.as_str())
     }
 
-    /// The concept of label `id`, if the model has a vocabulary.
+    /// The concept of tag `id`, if the model has a vocabulary: a label's concept, or for ids from
+    /// `labels().len()` on (concepts the lexical backend found that no training document had), the concept
+    /// `id - labels().len()`.
     pub fn concept(&self, id: u32) -> Option<&Concept> {
         let c = self.concepts.as_ref()?;
-        c.vocab.get(*c.of_label.get(id as usize)?)
+        match c.of_label.get(id as usize) {
+            Some(&concept) => c.vocab.get(concept),
+            None => c.vocab.get(id.checked_sub(self.labels.len() as u32)?),
+        }
+    }
+
+    /// The name of tag `id` as training knew it: the label (a concept URI for vocabulary models), or the URI of
+    /// a concept only the lexical backend proposes. Empty for an unknown id.
+    pub fn tag_name(&self, id: u32) -> &str {
+        match self.labels.get(id as usize) {
+            Some(l) => l,
+            None => self.concept(id).map_or("", |c| c.uri.as_str()),
+        }
+    }
+
+    /// The tag id of a name as [`TaggerModel::tag_name`] gives it, if the model knows it.
+    pub fn tag_id(&self, name: &str) -> Option<u32> {
+        if let Some(l) = self.labels.iter().position(|l| l == name) {
+            return Some(l as u32);
+        }
+        let c = self.concepts.as_ref()?;
+        Some(self.labels.len() as u32 + c.vocab.id_of(name)?)
     }
 
     /// The name to show for label `id`: with a vocabulary, the concept's preferred label in `language` (empty:
@@ -61,7 +87,7 @@ impl TaggerModel {
                 let asked = if language.is_empty() { c.language.as_str() } else { language };
                 concept.display_label(&[asked, c.language.as_str()])
             }
-            _ => self.labels.get(id as usize).map_or("", String::as_str),
+            _ => self.tag_name(id),
         }
     }
 }

@@ -53,11 +53,14 @@ pub fn assign_folds(n_docs: usize, folds: usize, seed: u64) -> Vec<usize> {
 }
 
 /// Cross-validate `config` on labelled documents with `folds` outer folds (at least 2, at most the number of
-/// documents). `progress` is called with the fold about to be trained.
+/// documents). With a vocabulary, the labels must be its concept URIs, and each fold's model gets the vocabulary
+/// and the backends the configuration asks for, as `tagger train --vocab` does. `progress` is called with the fold
+/// about to be trained.
 pub fn cross_validate(
     texts: &[&str],
     labels: &[Vec<String>],
     config: &TrainConfig,
+    vocabulary: Option<&tagger_vocab::Vocabulary>,
     folds: usize,
     progress: &(dyn Fn(usize) + Sync),
 ) -> Result<CrossValidation, ModelError> {
@@ -80,7 +83,13 @@ pub fn cross_validate(
         let (train, held): (Vec<usize>, Vec<usize>) = (0..texts.len()).partition(|&d| fold_of[d] != f);
         let train_texts: Vec<&str> = train.iter().map(|&d| texts[d]).collect();
         let train_labels: Vec<Vec<String>> = train.iter().map(|&d| labels[d].clone()).collect();
-        let model = TaggerModel::train(&train_texts, &train_labels, config, &quiet)?;
+        let mut model = TaggerModel::train(&train_texts, &train_labels, config, &quiet)?;
+        if let Some(vocab) = vocabulary {
+            let language = vocab.languages().first().cloned().unwrap_or_default();
+            model = model.with_vocabulary(vocab.clone(), &language)?;
+            let source = crate::InMemory { texts: &train_texts, labels: &train_labels };
+            model = model.with_backends(&source, config)?;
+        }
         let held_texts: Vec<&str> = held.iter().map(|&d| texts[d]).collect();
         let names = |tags: Vec<Vec<crate::Tag<'_>>>| -> Vec<Vec<String>> {
             tags.into_iter().map(|t| t.into_iter().map(|t| t.label.to_owned()).collect()).collect()

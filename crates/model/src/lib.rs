@@ -17,6 +17,7 @@ mod calibrate;
 mod concepts;
 mod crossval;
 mod data;
+mod ensemble;
 mod error;
 pub mod metrics;
 mod ovr;
@@ -30,12 +31,14 @@ pub use calibrate::{Platt, f1_threshold, micro_f1_thresholds};
 pub use concepts::resolve_subjects;
 pub use crossval::{CrossValidation, assign_folds, cross_validate};
 pub use data::{LabelSets, MultiLabelDataset, SparseRecords, dataset, records_dataset};
+pub use ensemble::{Ensemble, EnsembleConfig, EnsembleReport};
 pub use error::ModelError;
-pub use ovr::{CvReport, Decision, DecisionRule, OvrModel};
+pub use ovr::{CvReport, Decision, DecisionRule, OOF_TOP, OutOfFold, OvrModel};
 pub use params::{OvrParams, ThresholdObjective, ValidOvrParams};
 pub use pilot::{FeatureTrial, PilotConfig};
 pub use solver::Loss;
 pub use tagger::{
-    BatchSink, CJK_MIN_DF_CANDIDATES, CorpusProfile, FeatureArm, InMemory, MinDfTrial, ResolvedConfig, Stage,
+    BatchSink, CJK_MIN_DF_CANDIDATES, CorpusProfile, FeatureArm, InMemory, MinDfTrial, ResolvedConfig, Stage, Stemming,
     TRAIN_BATCH, Tag, TagExplanation, TaggerModel, TermEvidence, TrainConfig, TrainingMeta, TrainingSource, profile,
 };
+pub use tagger_lexical::{LexicalParams, LexicalReport};

@@ -262,8 +262,38 @@ pub fn evaluate<'a, S: AsRef<str>>(gold: &'a [Vec<S>], selected: &'a [Vec<S>], r
     }
 }
 
+/// Recall within the first `k` ranked labels of the gold subjects that `seen` does not hold (subjects no
+/// training document had), pooled over documents: `(recall, such subjects)`; recall is 0 when there are none.
+pub fn unseen_recall_at<S: AsRef<str>>(
+    gold: &[Vec<S>],
+    ranked: &[Vec<S>],
+    seen: &dyn Fn(&str) -> bool,
+    k: usize,
+) -> (f64, usize) {
+    let (mut hits, mut total) = (0usize, 0usize);
+    for (g, r) in gold.iter().zip(ranked) {
+        for s in g.iter().map(AsRef::as_ref).filter(|s| !seen(s)) {
+            total += 1;
+            hits += usize::from(r.iter().take(k).any(|x| x.as_ref() == s));
+        }
+    }
+    (if total == 0 { 0.0 } else { hits as f64 / total as f64 }, total)
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn unseen_recall_counts_only_subjects_training_never_had() {
+        let gold = vec![vec!["a", "x"], vec!["y", "b"], vec!["z"]];
+        let ranked = vec![vec!["x", "a"], vec!["b", "c", "d", "e", "f", "y"], vec![]];
+        let seen = |s: &str| matches!(s, "a" | "b");
+        // x found in the top 5, y ranked 6th, z not at all.
+        let (r, n) = super::unseen_recall_at(&gold, &ranked, &seen, 5);
+        assert_eq!(n, 3);
+        assert!((r - 1.0 / 3.0).abs() < 1e-12);
+        assert_eq!(super::unseen_recall_at(&gold[..0], &ranked[..0], &seen, 5), (0.0, 0));
+    }
+
     use super::*;
 
     fn v(x: &[&[&'static str]]) -> Vec<Vec<&'static str>> {

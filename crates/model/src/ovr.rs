@@ -111,6 +111,32 @@ pub struct OvrModel {
     pub cv: Option<CvReport>,
     /// Hyper-parameters used.
     pub params: ValidOvrParams,
+    /// Out-of-fold probabilities of the calibration documents, kept from training for fitting an ensemble over
+    /// this model; never stored.
+    #[serde(skip)]
+    out_of_fold: OutOfFoldSlot,
+}
+
+/// Out-of-fold probabilities from training: for each calibration document, its best labels.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OutOfFold {
+    /// Training documents (positions in the training order) that have held-out probabilities.
+    pub docs: Vec<u32>,
+    /// For each of them, up to [`OOF_TOP`] `(label, probability)` pairs with probability above 0, best first.
+    pub top: Vec<Vec<(u32, f32)>>,
+}
+
+/// Labels kept per document in [`OutOfFold`].
+pub const OOF_TOP: usize = 50;
+
+/// A training by-product: equal models are equal whether or not they still hold it.
+#[derive(Debug, Clone, Default)]
+struct OutOfFoldSlot(Option<std::sync::Arc<OutOfFold>>);
+
+impl PartialEq for OutOfFoldSlot {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
 }
 
 /// Rows of the weight matrix with weights for at least an eighth of the labels (the frequent words, which almost
@@ -448,6 +474,7 @@ impl Fit<SparseRecords, LabelSets, ModelError> for ValidOvrParams {
             rule: DecisionRule::default(),
             cv: None,
             params: self.clone(),
+            out_of_fold: OutOfFoldSlot::default(),
         };
         if keep_oof {
             // Positives and label sets of the calibration documents, numbered by position among them.
@@ -462,6 +489,24 @@ impl Fit<SparseRecords, LabelSets, ModelError> for ValidOvrParams {
             }
             let calib_sets: Vec<Vec<u32>> = calib.iter().map(|&d| sets[d as usize].clone()).collect();
             let oof: Vec<&[f32]> = fits.iter().map(|f| f.oof.as_deref().unwrap_or(&[])).collect();
+            let top = (0..calib.len())
+                .into_par_iter()
+                .map(|k| {
+                    let mut best: Vec<(u32, f32)> = oof
+                        .iter()
+                        .enumerate()
+                        .filter_map(|(l, p)| p.get(k).filter(|&&p| p > 0.0).map(|&p| (l as u32, p)))
+                        .collect();
+                    let by = |a: &(u32, f32), b: &(u32, f32)| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0));
+                    if best.len() > OOF_TOP {
+                        best.select_nth_unstable_by(OOF_TOP - 1, by);
+                        best.truncate(OOF_TOP);
+                    }
+                    best.sort_unstable_by(by);
+                    best
+                })
+                .collect();
+            model.out_of_fold = OutOfFoldSlot(Some(std::sync::Arc::new(OutOfFold { docs: calib.clone(), top })));
             model.cv = Some(model.cv_report(&oof, &calib_positives, &calib_sets, if holdout { 1 } else { folds }));
         }
         Ok(model)
@@ -587,6 +632,17 @@ impl OvrModel {
             macro_f1: r.macro_f1,
             p_at_1: r.p_at_1,
         }
+    }
+
+    /// The out-of-fold probabilities of training, while the model still holds them (a freshly fitted model
+    /// with calibration folds; never a loaded one).
+    pub fn out_of_fold(&self) -> Option<&OutOfFold> {
+        self.out_of_fold.0.as_deref()
+    }
+
+    /// Drop the out-of-fold probabilities.
+    pub fn forget_out_of_fold(&mut self) {
+        self.out_of_fold = OutOfFoldSlot::default();
     }
 
     /// Number of labels.

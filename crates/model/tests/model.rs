@@ -249,9 +249,10 @@ fn cross_validation_tags_each_fold_with_a_model_that_never_saw_it() {
     let docs = fixture(false, 400, 21);
     let (texts, labels) = split(&docs);
     let seen = std::sync::Mutex::new(Vec::new());
-    let cv =
-        tagger_model::cross_validate(&texts, &labels, &TrainConfig::default(), 4, &|f| seen.lock().unwrap().push(f))
-            .unwrap();
+    let cv = tagger_model::cross_validate(&texts, &labels, &TrainConfig::default(), None, 4, &|f| {
+        seen.lock().unwrap().push(f)
+    })
+    .unwrap();
     assert_eq!(*seen.lock().unwrap(), vec![0, 1, 2, 3]);
     assert_eq!((cv.folds, cv.pooled.docs, cv.fold_micro_f1.len()), (4, 400, 4));
     // Held-out quality is close to what a separate test split shows for this generator (see above), and
@@ -261,7 +262,7 @@ fn cross_validation_tags_each_fold_with_a_model_that_never_saw_it() {
     assert!(train_fit > cv.pooled.micro_f1, "training fit {train_fit} vs held out {}", cv.pooled.micro_f1);
     assert!(cv.sd_micro_f1() > 0.0 && cv.sd_micro_f1() < 0.1, "sd {}", cv.sd_micro_f1());
 
-    let err = tagger_model::cross_validate(&texts[..3], &labels[..3], &TrainConfig::default(), 5, &|_| {});
+    let err = tagger_model::cross_validate(&texts[..3], &labels[..3], &TrainConfig::default(), None, 5, &|_| {});
     assert!(err.unwrap_err().to_string().contains("2 to 3 folds"));
 }
 
@@ -585,21 +586,150 @@ fn issue_10_a_model_keeps_its_vocabulary_and_names_concepts_in_any_of_its_langua
 }
 
 #[test]
-fn format_3_model_files_still_load() {
-    // Version 3 is version 4 without the trailing vocabulary field (postcard encodes None as one 0 byte).
+fn format_3_and_4_model_files_still_load() {
+    // Version 3 is version 5 without the two trailing fields (vocabulary, ensemble), version 4 without the last
+    // (postcard encodes None as one 0 byte).
     let model = train(&fixture(false, 120, 4), &TrainConfig::default());
-    let v4 = model.to_bytes().unwrap();
-    assert_eq!(v4.last(), Some(&0), "no vocabulary: None at the end");
-    let body = &v4[24..v4.len() - 1];
-    let mut v3 = Vec::new();
-    v3.extend_from_slice(&v4[..8]);
-    v3.extend_from_slice(&3u32.to_le_bytes());
-    v3.extend_from_slice(&(body.len() as u64).to_le_bytes());
-    v3.extend_from_slice(&crc32fast::hash(body).to_le_bytes());
-    v3.extend_from_slice(body);
-    let old = TaggerModel::from_bytes(&v3, Path::new("old.tgm")).unwrap();
-    assert_eq!(old.to_bytes().unwrap(), v4);
-    assert!(old.vocabulary().is_none());
+    let v5 = model.to_bytes().unwrap();
+    assert_eq!(v5[v5.len() - 2..], [0, 0], "no vocabulary, no ensemble: two Nones at the end");
+    for (version, cut) in [(3u32, 2usize), (4, 1)] {
+        let body = &v5[24..v5.len() - cut];
+        let mut old = Vec::new();
+        old.extend_from_slice(&v5[..8]);
+        old.extend_from_slice(&version.to_le_bytes());
+        old.extend_from_slice(&(body.len() as u64).to_le_bytes());
+        old.extend_from_slice(&crc32fast::hash(body).to_le_bytes());
+        old.extend_from_slice(body);
+        let loaded = TaggerModel::from_bytes(&old, Path::new("old.tgm")).unwrap();
+        assert_eq!(loaded.to_bytes().unwrap(), v5, "version {version}");
+        assert!(loaded.vocabulary().is_none() && loaded.ensemble().is_none());
+    }
+}
+
+/// A made-up word for number `k` (distinct for distinct `k`).
+fn word(k: usize) -> String {
+    const SYL: [&str; 12] = ["ka", "lo", "mi", "nu", "pe", "ra", "si", "tu", "vo", "ze", "bi", "do"];
+    format!("{}{}{}x", SYL[k % 12], SYL[(k / 12) % 12], SYL[(k / 144) % 12])
+}
+
+/// 30 concepts with two-word English labels; documents about concepts 0–19 only. A document names its subject
+/// in its first sentence and again later, mentions another concept once, and carries its subject's signature
+/// words among filler.
+fn lexical_fixture(
+    docs: usize,
+    subjects: std::ops::Range<usize>,
+    seed: u64,
+) -> (tagger_vocab::Vocabulary, Vec<Document>) {
+    let mut b = tagger_vocab::VocabBuilder::new();
+    let tsv: String = (0..30)
+        .map(|k| format!("<http://example.org/c/{k}>\t{} {}\n", word(1000 + 2 * k), word(1001 + 2 * k)))
+        .collect();
+    b.add_tsv(Path::new("en.tsv"), "en", tsv.as_bytes()).unwrap();
+    let vocab = b.finish().unwrap();
+    let label = |k: usize| format!("{} {}", word(1000 + 2 * k), word(1001 + 2 * k));
+    let mut rng = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+    let mut next = |n: usize| {
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
+        (rng % n as u64) as usize
+    };
+    let span = subjects.len();
+    let docs = (0..docs)
+        .map(|i| {
+            let main = subjects.start + i % span;
+            let other = (main + 1 + next(29)) % 30;
+            let filler = |next: &mut dyn FnMut(usize) -> usize, n: usize| -> String {
+                (0..n).map(|_| word(next(300))).collect::<Vec<_>>().join(" ")
+            };
+            let signature: Vec<String> = (0..3).map(|j| word(400 + main * 3 + j)).collect();
+            let text = format!(
+                "{} overview. {} {}. In detail {} returns. {} and {} once. {}.",
+                label(main),
+                filler(&mut next, 12),
+                signature.join(" "),
+                label(main),
+                filler(&mut next, 6),
+                label(other),
+                filler(&mut next, 8)
+            );
+            Document { id: format!("d{i}"), labels: Some(vec![format!("http://example.org/c/{main}")]), text }
+        })
+        .collect();
+    (vocab, docs)
+}
+
+fn train_with_vocabulary(vocab: &tagger_vocab::Vocabulary, docs: &[Document], config: &TrainConfig) -> TaggerModel {
+    let (texts, labels) = split(docs);
+    let model = TaggerModel::train(&texts, &labels, config, &|_| {}).unwrap();
+    let model = model.with_vocabulary(vocab.clone(), "en").unwrap();
+    model.with_backends(&tagger_model::InMemory { texts: &texts, labels: &labels }, config).unwrap()
+}
+
+#[test]
+fn issue_11_the_ensemble_proposes_concepts_no_training_document_had_and_explains_them() {
+    let (vocab, docs) = lexical_fixture(240, 0..20, 7);
+    let model = train_with_vocabulary(&vocab, &docs, &TrainConfig::default());
+    let e = model.ensemble().expect("a vocabulary model gets the ensemble by default");
+    assert!(e.report.lexical.candidate_recall > 0.99, "{:?}", e.report);
+    assert_eq!(model.labels().len(), 20);
+
+    // A document about concept 25, which no training document had.
+    let (_, fresh) = lexical_fixture(10, 25..26, 99);
+    let text = &fresh[0].text;
+    let tags = model.tag(text, Decision::TopK { k: 3, min_score: None });
+    let unseen = tags.iter().find(|t| t.label == "http://example.org/c/25").expect("concept 25 proposed");
+    assert_eq!(unseen.id, 20 + 25, "ids past the labels are concepts");
+    assert_eq!(model.concept(unseen.id).unwrap().uri, "http://example.org/c/25");
+    assert_eq!(model.tag_id("http://example.org/c/25"), Some(45));
+    let ex = model.explain(text, Decision::TopK { k: 3, min_score: None }, 5);
+    let why = ex.iter().find(|x| x.id == 45).unwrap();
+    let matched = why.terms.iter().find(|t| t.term.starts_with("label match: ")).unwrap();
+    // The label's two words, in both sentences that name the concept.
+    let words: Vec<&str> = matched.spans.iter().map(|&(s, e)| &text[s..e]).collect();
+    let label = format!("{} {}", word(1050), word(1051));
+    assert_eq!(words.join(" "), format!("{label} {label}"));
+    assert_eq!(matched.term, format!("label match: {label} {label}"));
+
+    // Training documents' subjects are found by the model's rule.
+    let (_, held) = lexical_fixture(60, 0..20, 8);
+    let r = evaluate(&model, &held);
+    assert!(r.micro_f1 > 0.9, "micro-F1 {}", r.micro_f1);
+
+    // The ensemble survives a save and load, and answers the same.
+    let back = TaggerModel::from_bytes(&model.to_bytes().unwrap(), Path::new("m.tgm")).unwrap();
+    assert_eq!(back.to_bytes().unwrap(), model.to_bytes().unwrap());
+    assert_eq!(back.tag(text, Decision::ModelRule), model.tag(text, Decision::ModelRule));
+    assert_eq!(
+        back.tag_batch(&[text.as_str(), &held[0].text], Decision::ModelRule)[1],
+        back.tag(&held[0].text, Decision::ModelRule)
+    );
+}
+
+#[test]
+fn issue_11_ensemble_training_is_deterministic_and_configurable() {
+    let (vocab, docs) = lexical_fixture(160, 0..20, 3);
+    let train_in = |threads: usize, config: &TrainConfig| {
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+        pool.install(|| train_with_vocabulary(&vocab, &docs, config).to_bytes().unwrap())
+    };
+    let config = TrainConfig::default();
+    assert_eq!(train_in(1, &config), train_in(2, &config), "same bytes for any thread count");
+    let off = TrainConfig {
+        ensemble: tagger_model::EnsembleConfig { lexical: Some(false), ..Default::default() },
+        ..config.clone()
+    };
+    assert!(train_with_vocabulary(&vocab, &docs, &off).ensemble().is_none());
+    // Asking for the lexical backend without a vocabulary is an error, not a silent linear model.
+    let on =
+        TrainConfig { ensemble: tagger_model::EnsembleConfig { lexical: Some(true), ..Default::default() }, ..config };
+    let (texts, labels) = split(&docs);
+    let plain = TaggerModel::train(&texts, &labels, &on, &|_| {}).unwrap();
+    let err = plain.with_backends(&tagger_model::InMemory { texts: &texts, labels: &labels }, &on).unwrap_err();
+    assert!(err.to_string().contains("needs a vocabulary"), "{err}");
+    // Cross-validation with the vocabulary measures the ensemble.
+    let cv = tagger_model::cross_validate(&texts, &labels, &TrainConfig::default(), Some(&vocab), 3, &|_| {}).unwrap();
+    assert!(cv.pooled.micro_f1 > 0.8, "{}", cv.pooled.micro_f1);
 }
 
 #[test]

@@ -1,6 +1,8 @@
 //! Token filters: small steps applied in order to every segmented word.
 
+use rust_stemmers::{Algorithm, Stemmer};
 use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
 use std::collections::HashSet;
 
 /// One filter step. Filters run in the order they are listed in [`crate::TokenizerConfig::filters`].
@@ -19,6 +21,13 @@ pub enum Filter {
     StopWords {
         /// Which list.
         list: StopList,
+    },
+    /// Reduce words to their Snowball stem (`rust-stemmers`) for a language: `fi`, `en`, `sv`, … (see
+    /// [`crate::stemmer_languages`]). Expects lower-cased input, so it belongs after normalisation; tokens
+    /// without a letter (numbers, class tokens such as `<num>`) and Han text pass unchanged.
+    Stem {
+        /// Language tag (BCP 47 or ISO 639-3; only the primary subtag counts).
+        language: String,
     },
     /// Drop tokens shorter or longer than these bounds, counted in characters.
     Length {
@@ -178,7 +187,32 @@ pub(crate) enum Prepared {
     DropPunctuation,
     FoldNumbers(String),
     StopWords(HashSet<String>),
+    Stem(Snowball),
     Length(usize, usize),
+}
+
+/// A Snowball stemmer with the algorithm it was made from (the stemmer itself is neither `Clone` nor `Debug`).
+pub(crate) struct Snowball {
+    algorithm: Algorithm,
+    stemmer: Stemmer,
+}
+
+impl Snowball {
+    pub fn new(algorithm: Algorithm) -> Self {
+        Self { algorithm, stemmer: Stemmer::create(algorithm) }
+    }
+}
+
+impl Clone for Snowball {
+    fn clone(&self) -> Self {
+        Self::new(self.algorithm)
+    }
+}
+
+impl std::fmt::Debug for Snowball {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Snowball({:?})", self.algorithm)
+    }
 }
 
 impl Prepared {
@@ -191,21 +225,35 @@ impl Prepared {
                 StopList::Custom(words) => words.iter().map(|w| normalize(w)).collect(),
             }),
             Filter::Length { min, max } => Prepared::Length(*min, *max),
+            // `Tokenizer::new` has checked the language.
+            Filter::Stem { language } => Prepared::Stem(Snowball::new(
+                crate::language::stemmer_algorithm(language).unwrap_or(Algorithm::English),
+            )),
         }
     }
 
-    /// Apply to `tok` (which may be rewritten into `buf`); `false` drops the token.
+    /// Apply to `tok` (which may be replaced by a rewritten token); `false` drops the token.
     #[inline]
-    pub fn apply<'a>(&'a self, tok: &mut &'a str) -> bool {
+    pub fn apply<'a>(&'a self, tok: &mut Cow<'a, str>) -> bool {
         match self {
             Prepared::DropPunctuation => tok.chars().any(char::is_alphanumeric),
             Prepared::FoldNumbers(class) => {
                 if is_number(tok) {
-                    *tok = class.as_str();
+                    *tok = Cow::Borrowed(class.as_str());
                 }
                 true
             }
-            Prepared::StopWords(set) => !set.contains(*tok),
+            Prepared::Stem(s) => {
+                if tok.chars().any(|c| c.is_alphabetic() && !crate::is_han(c)) {
+                    let stemmed = s.stemmer.stem(tok);
+                    if stemmed != *tok {
+                        let owned = stemmed.into_owned();
+                        *tok = Cow::Owned(owned);
+                    }
+                }
+                true
+            }
+            Prepared::StopWords(set) => !set.contains(tok.as_ref()),
             Prepared::Length(min, max) => {
                 let n = tok.chars().count();
                 (*min..=*max).contains(&n)

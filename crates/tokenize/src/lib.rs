@@ -6,7 +6,7 @@
 //! 1. **normalisation** ([`NormalizeConfig`]): per-character NFKC (full-width → half-width) and lower-casing;
 //! 2. **segmentation** ([`Segmenter`]): whitespace for pre-segmented text, a word splitter for alphabetic text,
 //!    jieba-rs for unsegmented Chinese, or automatic detection per document;
-//! 3. **filters** ([`Filter`]): drop punctuation, fold numbers, stop words, length limits.
+//! 3. **filters** ([`Filter`]): drop punctuation, fold numbers, stop words, Snowball stemming, length limits.
 //!
 //! Every token carries the byte span of its source in the *original* input: `&input[t.start..t.end]`.
 //!
@@ -22,11 +22,13 @@
 
 mod error;
 mod filter;
+mod language;
 mod normalize;
 mod segment;
 
 pub use error::TokenizeError;
 pub use filter::{Filter, StopList};
+pub use language::{DetectedLanguage, LanguageVote, detect_language, has_stemmer, primary_language, stemmer_languages};
 pub use normalize::NormalizeConfig;
 pub use segment::{ScriptStats, Segmenter, detect, is_han, warm_up};
 
@@ -87,6 +89,12 @@ impl Tokenizer {
                         "filters[{i}]: length bounds min={min} max={max} select no token"
                     )));
                 }
+                Filter::Stem { language } if !language::has_stemmer(language) => {
+                    return Err(TokenizeError::InvalidConfig(format!(
+                        "filters[{i}]: no Snowball stemmer for language {language:?} (there are: {})",
+                        language::stemmer_languages().collect::<Vec<_>>().join(", ")
+                    )));
+                }
                 Filter::FoldNumbers { token } if token.is_empty() || token.chars().any(char::is_whitespace) => {
                     return Err(TokenizeError::InvalidConfig(format!(
                         "filters[{i}]: number class token {token:?} must be non-empty without whitespace"
@@ -112,10 +120,10 @@ impl Tokenizer {
         let text = norm.text.as_str();
         let filters = &self.filters;
         segment::segment(text, self.config.segmenter, &mut |s, e| {
-            let mut tok: &str = &text[s..e];
+            let mut tok = std::borrow::Cow::Borrowed(&text[s..e]);
             if filters.iter().all(|flt| flt.apply(&mut tok)) {
                 let (os, oe) = norm.original_span(s, e);
-                f(tok, os, oe);
+                f(&tok, os, oe);
             }
         });
     }

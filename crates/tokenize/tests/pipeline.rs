@@ -171,3 +171,61 @@ proptest! {
         prop_assert_eq!(got, expect);
     }
 }
+
+fn stemmed(language: &str, text: &str) -> Vec<String> {
+    let mut cfg = TokenizerConfig::default();
+    cfg.filters.insert(2, Filter::Stem { language: language.to_owned() });
+    Tokenizer::new(cfg).unwrap().tokenize(text).into_iter().map(|t| t.text).collect()
+}
+
+#[test]
+fn stemming_per_language() {
+    // Inflected forms of one word meet in one stem; numbers, class tokens and Han text pass unchanged.
+    for (language, text, want) in [
+        ("en", "Connections connected 5.93 PCT", vec!["connect", "connect", "<num>", "pct"]),
+        ("fi", "kirjastossa kirjastoista kirjasto", vec!["kirjasto", "kirjasto", "kirjasto"]),
+        ("sv", "biblioteken bibliotekens", vec!["bibliotek", "bibliotek"]),
+        ("de", "Häuser Hauses", vec!["haus", "haus"]),
+        ("fr", "nationales nationale", vec!["national", "national"]),
+        ("ru", "библиотеки библиотекой", vec!["библиотек", "библиотек"]),
+        ("en-GB", "libraries 图书馆", vec!["librari", "图书馆"]),
+    ] {
+        assert_eq!(stemmed(language, text), want, "{language}: {text}");
+    }
+    // Spans still point at the source words.
+    let mut cfg = TokenizerConfig::default();
+    cfg.filters.push(Filter::Stem { language: "fin".into() });
+    let text = "Kirjastoissa luetaan";
+    let tokens = Tokenizer::new(cfg).unwrap().tokenize(text);
+    assert_eq!(&text[tokens[0].start..tokens[0].end], "Kirjastoissa");
+    assert_eq!(tokens[0].text, "kirjasto");
+}
+
+#[test]
+fn stemming_config_errors_name_the_language() {
+    let cfg = TokenizerConfig { filters: vec![Filter::Stem { language: "zz".into() }], ..TokenizerConfig::default() };
+    let err = Tokenizer::new(cfg).unwrap_err().to_string();
+    assert!(err.contains("filters[0]") && err.contains("\"zz\"") && err.contains("fi"), "{err}");
+    let json = r#"{"filters":[{"kind":"stem","language":"sv"}]}"#;
+    let cfg: TokenizerConfig = serde_json::from_str(json).unwrap();
+    assert_eq!(cfg.filters, [Filter::Stem { language: "sv".into() }]);
+}
+
+#[test]
+fn language_detection_pools_documents() {
+    use tagger_tokenize::{LanguageVote, detect_language};
+    let fi = "Kirjasto on paikka, jossa lainataan kirjoja ja muita aineistoja. Kirjastot ovat kaikille avoimia.";
+    let en = "The library lends books and other materials to everyone who visits it during opening hours.";
+    assert_eq!(detect_language(fi).unwrap().code, "fi");
+    assert_eq!(detect_language(en).unwrap().code, "en");
+    let mut vote = LanguageVote::default();
+    for t in [fi, fi, en] {
+        vote.add(t);
+    }
+    assert_eq!(vote.winner().map(|w| w.0).as_deref(), Some("fi"));
+    let mut split = LanguageVote::default();
+    for t in [fi, en, "12 34"] {
+        split.add(t);
+    }
+    assert_eq!(split.winner(), None, "no language holds a majority");
+}

@@ -1,0 +1,274 @@
+//! The label index: every label of the chosen languages, tokenized by the document pipeline (so stems meet
+//! stems), as a set of token ids; and matching of those sets against the sentences of a text.
+//!
+//! A label matches a sentence when all its tokens occur in the sentence, in any order (as Annif's MLLM and Maui
+//! match). This is set containment over stems, not substring search, which is why the index is keyed by each
+//! label's rarest token instead of an Aho-Corasick automaton over label strings: an automaton finds contiguous
+//! strings, and neither word order nor inflection is contiguous.
+
+use rustc_hash::{FxHashMap, FxHashSet};
+use serde::{Deserialize, Serialize};
+use tagger_tokenize::{Tokenizer, TokenizerConfig};
+use tagger_vocab::{ConceptId, LabelKind, Vocabulary};
+
+/// One indexed label as stored in a model: the index is rebuilt from these on load.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IndexedLabel {
+    /// The concept.
+    pub concept: ConceptId,
+    /// Whether it is a preferred label.
+    pub pref: bool,
+    /// The label text as the vocabulary gives it.
+    pub text: String,
+}
+
+/// A distinct token set of one concept.
+#[derive(Debug, Clone)]
+pub(crate) struct Term {
+    pub concept: ConceptId,
+    /// Sorted, distinct token ids.
+    pub tokens: Box<[u32]>,
+    pub pref: bool,
+    /// How many concepts have a label with exactly these tokens (1 = unambiguous).
+    pub ambiguity: u32,
+}
+
+/// The label index of a vocabulary.
+#[derive(Debug, Clone)]
+pub struct LabelIndex {
+    tokenizer: Tokenizer,
+    labels: Vec<IndexedLabel>,
+    dictionary: FxHashMap<String, u32>,
+    pub(crate) terms: Vec<Term>,
+    /// Terms by their rarest token (fewest labels use it), so each sentence token looks at few terms.
+    by_key: FxHashMap<u32, Vec<u32>>,
+}
+
+/// One concept matched in one sentence.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SentenceMatch {
+    /// The matching term (index into the index's terms).
+    pub(crate) term: u32,
+    /// Sentence number, from 0.
+    pub sentence: u32,
+    /// Whether a longer label of another concept, matched in the same sentence, contains all its tokens
+    /// (`library` inside `public library`).
+    pub subsumed: bool,
+    /// Byte spans in the original text of the tokens that matched (the first occurrence in the sentence of each).
+    pub spans: Vec<(usize, usize)>,
+}
+
+/// What matching found in a text.
+#[derive(Debug, Clone, Default)]
+pub struct TextMatches {
+    /// Sentences in the text (at least 1 when the text has a token).
+    pub sentences: u32,
+    /// Tokens in the text.
+    pub tokens: u32,
+    /// Matches in sentence order.
+    pub matches: Vec<SentenceMatch>,
+}
+
+/// Characters that end a sentence when they stand between two tokens.
+fn ends_sentence(c: char) -> bool {
+    matches!(c, '.' | '!' | '?' | ';' | '\n' | '。' | '！' | '？' | '；')
+}
+
+/// Drop a trailing parenthesised qualifier (`kuusi (puu)` → `kuusi`), if what remains is not empty.
+fn without_qualifier(label: &str) -> Option<&str> {
+    let t = label.trim_end();
+    if !t.ends_with(')') {
+        return None;
+    }
+    let open = t.rfind('(')?;
+    let head = t[..open].trim_end();
+    (!head.is_empty()).then_some(head)
+}
+
+impl LabelIndex {
+    /// Index the labels of `vocab` in `languages` (BCP 47 tags; a label `en-gb` counts as `en`), of every
+    /// non-deprecated concept, tokenized by `tokenizer`. Hidden labels are included when `hidden` is set. A
+    /// label with a parenthesised qualifier is indexed both whole and without the qualifier.
+    pub fn build(
+        vocab: &Vocabulary,
+        languages: &[String],
+        hidden: bool,
+        tokenizer: TokenizerConfig,
+    ) -> Result<LabelIndex, tagger_tokenize::TokenizeError> {
+        let wanted = |l: &str| {
+            let primary = l.split(['-', '_']).next().unwrap_or(l);
+            languages.iter().any(|w| w.eq_ignore_ascii_case(l) || w.eq_ignore_ascii_case(primary))
+        };
+        let mut labels = Vec::new();
+        for (id, c) in vocab.concepts().iter().enumerate() {
+            if c.deprecated {
+                continue;
+            }
+            for l in &c.labels {
+                if wanted(&l.language) && (hidden || l.kind != LabelKind::Hidden) {
+                    labels.push(IndexedLabel {
+                        concept: id as ConceptId,
+                        pref: l.kind == LabelKind::Pref,
+                        text: l.text.clone(),
+                    });
+                }
+            }
+        }
+        Self::from_labels(labels, tokenizer)
+    }
+
+    /// Rebuild an index from stored labels.
+    pub fn from_labels(
+        labels: Vec<IndexedLabel>,
+        tokenizer: TokenizerConfig,
+    ) -> Result<LabelIndex, tagger_tokenize::TokenizeError> {
+        let tokenizer = Tokenizer::new(tokenizer)?;
+        let mut dictionary: FxHashMap<String, u32> = FxHashMap::default();
+        // (concept, tokens) → pref, over both forms of each label.
+        let mut sets: FxHashMap<(ConceptId, Box<[u32]>), bool> = FxHashMap::default();
+        for l in &labels {
+            for text in std::iter::once(l.text.as_str()).chain(without_qualifier(&l.text)) {
+                let mut ids: Vec<u32> = Vec::new();
+                tokenizer.for_each_token(text, |t, _, _| {
+                    let next = dictionary.len() as u32;
+                    ids.push(*dictionary.entry(t.to_owned()).or_insert(next));
+                });
+                ids.sort_unstable();
+                ids.dedup();
+                if ids.is_empty() {
+                    continue;
+                }
+                let pref = sets.entry((l.concept, ids.into_boxed_slice())).or_insert(false);
+                *pref |= l.pref;
+            }
+        }
+        let mut concepts_of_set: FxHashMap<&[u32], u32> = FxHashMap::default();
+        for (_, tokens) in sets.keys() {
+            *concepts_of_set.entry(tokens).or_insert(0) += 1;
+        }
+        let mut terms: Vec<Term> = sets
+            .iter()
+            .map(|((concept, tokens), pref)| Term {
+                concept: *concept,
+                tokens: tokens.clone(),
+                pref: *pref,
+                ambiguity: concepts_of_set[&tokens[..]],
+            })
+            .collect();
+        // A deterministic order whatever the hash map's.
+        terms.sort_unstable_by(|a, b| a.concept.cmp(&b.concept).then_with(|| a.tokens.cmp(&b.tokens)));
+        let mut token_use = vec![0u32; dictionary.len()];
+        for t in &terms {
+            for &k in t.tokens.iter() {
+                token_use[k as usize] += 1;
+            }
+        }
+        let mut by_key: FxHashMap<u32, Vec<u32>> = FxHashMap::default();
+        for (i, t) in terms.iter().enumerate() {
+            let key = t.tokens.iter().copied().min_by_key(|&k| (token_use[k as usize], k)).unwrap_or(0);
+            by_key.entry(key).or_default().push(i as u32);
+        }
+        Ok(LabelIndex { tokenizer, labels, dictionary, terms, by_key })
+    }
+
+    /// The labels the index was built from.
+    pub fn labels(&self) -> &[IndexedLabel] {
+        &self.labels
+    }
+
+    /// The tokenizer labels and texts go through.
+    pub fn tokenizer(&self) -> &Tokenizer {
+        &self.tokenizer
+    }
+
+    /// Distinct (concept, token set) pairs indexed.
+    pub fn len(&self) -> usize {
+        self.terms.len()
+    }
+
+    /// Whether no label could be indexed.
+    pub fn is_empty(&self) -> bool {
+        self.terms.is_empty()
+    }
+
+    /// The concept a match is for.
+    pub fn concept_of(&self, m: &SentenceMatch) -> ConceptId {
+        self.terms[m.term as usize].concept
+    }
+
+    /// Find every indexed label in `text`: per sentence, each concept at most once (by its longest matching
+    /// label, preferred labels first among equals).
+    pub fn find(&self, text: &str) -> TextMatches {
+        let mut out = TextMatches::default();
+        // (token id, start, end) of the current sentence's known tokens.
+        let mut sentence: Vec<(u32, usize, usize)> = Vec::new();
+        let mut last_end = 0usize;
+        let mut any = false;
+        self.tokenizer.for_each_token(text, |tok, start, end| {
+            if any && text.get(last_end..start).is_some_and(|gap| gap.chars().any(ends_sentence)) {
+                self.match_sentence(&sentence, out.sentences, &mut out.matches);
+                sentence.clear();
+                out.sentences += 1;
+            }
+            any = true;
+            last_end = end;
+            out.tokens += 1;
+            if let Some(&id) = self.dictionary.get(tok) {
+                sentence.push((id, start, end));
+            }
+        });
+        if any {
+            self.match_sentence(&sentence, out.sentences, &mut out.matches);
+            out.sentences += 1;
+        }
+        out
+    }
+
+    fn match_sentence(&self, sentence: &[(u32, usize, usize)], number: u32, out: &mut Vec<SentenceMatch>) {
+        if sentence.is_empty() {
+            return;
+        }
+        let present: FxHashSet<u32> = sentence.iter().map(|t| t.0).collect();
+        // Best term per concept in this sentence.
+        let mut best: FxHashMap<ConceptId, u32> = FxHashMap::default();
+        for &id in &present {
+            let Some(candidates) = self.by_key.get(&id) else { continue };
+            for &ti in candidates {
+                let term = &self.terms[ti as usize];
+                if !term.tokens.iter().all(|k| present.contains(k)) {
+                    continue;
+                }
+                // Longest label first, then preferred, then the lower term number (deterministic).
+                let rank = |t: u32| {
+                    let x = &self.terms[t as usize];
+                    (x.tokens.len(), x.pref, std::cmp::Reverse(t))
+                };
+                best.entry(term.concept)
+                    .and_modify(|b| {
+                        if rank(ti) > rank(*b) {
+                            *b = ti;
+                        }
+                    })
+                    .or_insert(ti);
+            }
+        }
+        let mut found: Vec<u32> = best.into_values().collect();
+        found.sort_unstable_by_key(|&t| self.terms[t as usize].concept);
+        for &ti in &found {
+            let term = &self.terms[ti as usize];
+            let subsumed = found.iter().any(|&other| {
+                let o = &self.terms[other as usize];
+                o.concept != term.concept
+                    && o.tokens.len() > term.tokens.len()
+                    && term.tokens.iter().all(|k| o.tokens.binary_search(k).is_ok())
+            });
+            let mut spans = term
+                .tokens
+                .iter()
+                .filter_map(|k| sentence.iter().find(|t| t.0 == *k).map(|t| (t.1, t.2)))
+                .collect::<Vec<_>>();
+            spans.sort_unstable();
+            out.push(SentenceMatch { term: ti, sentence: number, subsumed, spans });
+        }
+    }
+}

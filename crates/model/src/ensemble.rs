@@ -1,0 +1,432 @@
+//! The ensemble: the linear model's probabilities and the lexical backend's, fused per concept by a small
+//! logistic stacker fitted on out-of-fold predictions of the training documents, then one calibrated decision.
+//!
+//! For each document the stacker sees the linear model's best labels and every lexical candidate, so it can
+//! answer with concepts no training document had (their linear probability is 0). Its inputs per concept:
+//! both probabilities, their product, their log-odds, and whether each backend had an opinion at all.
+
+use crate::ModelError;
+use crate::ovr::{Decision, OOF_TOP};
+use crate::tagger::{TaggerModel, TrainConfig, TrainingSource};
+use linfa::prelude::*;
+use ndarray::{Array1, Array2};
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+use tagger_lexical::{DocCandidates, LexicalModel, LexicalParams, LexicalReport};
+use tagger_vocab::ConceptId;
+
+/// Which backends a model trained with a vocabulary uses, and how they are fused (`TrainConfig::ensemble`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct EnsembleConfig {
+    /// Add the lexical backend and fuse it with the linear model. `None` = yes when the model is trained with a
+    /// vocabulary (it needs one: the labels it matches come from it).
+    pub lexical: Option<bool>,
+    /// The lexical backend's parameters (its languages default to the documents' language, else the
+    /// vocabulary's main language).
+    pub lexical_params: LexicalParams,
+    /// The linear model's best labels considered per document, next to the lexical candidates.
+    pub linear_candidates: usize,
+    /// L2 penalty of the stacker.
+    pub alpha: f64,
+}
+
+impl Default for EnsembleConfig {
+    fn default() -> Self {
+        Self { lexical: None, lexical_params: LexicalParams::default(), linear_candidates: 30, alpha: 1e-4 }
+    }
+}
+
+/// Inputs of the stacker for one concept of one document.
+pub(crate) const STACK_FEATURES: usize = 7;
+
+/// The stacker's inputs: linear probability, lexical probability (0 when the backend has no opinion, with the
+/// flags saying whether it had one).
+pub(crate) fn stack_features(linear: Option<f32>, lexical: Option<f32>) -> [f64; STACK_FEATURES] {
+    let logit = |p: f64| {
+        let p = p.clamp(1e-4, 1.0 - 1e-4);
+        (p / (1.0 - p)).ln()
+    };
+    let (a, b) = (f64::from(linear.unwrap_or(0.0)), f64::from(lexical.unwrap_or(0.0)));
+    [a, b, a * b, logit(a), logit(b), f64::from(u8::from(linear.is_some())), f64::from(u8::from(lexical.is_some()))]
+}
+
+/// A fitted ensemble over a model's linear classifier.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Ensemble {
+    pub(crate) lexical: LexicalModel,
+    weights: Vec<f64>,
+    intercept: f64,
+    /// Fused probability a concept needs to be chosen by the model's rule.
+    pub threshold: f32,
+    /// At most this many tags by the model's rule (the 95th percentile of subjects per training document).
+    pub max_tags: usize,
+    /// The linear model's best labels considered per document.
+    pub linear_candidates: usize,
+    /// What training measured.
+    pub report: EnsembleReport,
+}
+
+/// Figures from fitting the ensemble, recorded in the model.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EnsembleReport {
+    /// The lexical backend's training report.
+    pub lexical: LexicalReport,
+    /// Documents and rows the stacker was fitted on.
+    pub docs: usize,
+    /// Rows (document, concept) the stacker was fitted on.
+    pub rows: usize,
+    /// Micro-F1 of the fused decision on those documents (optimistic: threshold tuned on them).
+    pub micro_f1: f64,
+    /// Stacker weights, by input.
+    pub weights: Vec<f64>,
+}
+
+/// One stacker row: its inputs and whether the concept is a subject of the document.
+pub(crate) struct StackRow {
+    pub doc: u32,
+    pub features: [f64; STACK_FEATURES],
+    pub positive: bool,
+}
+
+impl Ensemble {
+    /// Fit the stacker on rows of `docs` documents whose documents have `subjects` subjects in all, and choose
+    /// the threshold and tag cap.
+    pub(crate) fn fit(
+        lexical: LexicalModel,
+        lexical_report: LexicalReport,
+        rows: &[StackRow],
+        subjects_per_doc: &[usize],
+        config: &EnsembleConfig,
+    ) -> Result<Ensemble, ModelError> {
+        let positives = rows.iter().filter(|r| r.positive).count();
+        if positives == 0 || positives == rows.len() {
+            return Err(ModelError::InvalidData(format!(
+                "the ensemble's {} training rows hold {positives} subjects: it needs both subjects and others",
+                rows.len()
+            )));
+        }
+        let mut x = Array2::<f64>::zeros((rows.len(), STACK_FEATURES));
+        for (i, r) in rows.iter().enumerate() {
+            for (j, v) in r.features.iter().enumerate() {
+                x[[i, j]] = *v;
+            }
+        }
+        let y: Array1<bool> = rows.iter().map(|r| r.positive).collect();
+        let fitted = linfa_logistic::LogisticRegression::default()
+            .alpha(config.alpha)
+            .max_iterations(500)
+            .fit(&Dataset::new(x, y))
+            .map_err(|e| ModelError::InvalidData(format!("fitting the ensemble's stacker: {e}")))?;
+        // linfa names the first class it meets "positive"; align the weights with `true`.
+        let sign = if fitted.labels().pos.class { 1.0 } else { -1.0 };
+        let mut ensemble = Ensemble {
+            lexical,
+            weights: fitted.params().iter().map(|w| sign * w).collect(),
+            intercept: sign * fitted.intercept(),
+            threshold: 0.5,
+            max_tags: percentile(subjects_per_doc, 0.95).max(1),
+            linear_candidates: config.linear_candidates,
+            report: EnsembleReport {
+                lexical: lexical_report,
+                docs: subjects_per_doc.len(),
+                rows: rows.len(),
+                micro_f1: 0.0,
+                weights: Vec::new(),
+            },
+        };
+        ensemble.report.weights = ensemble.weights.clone();
+        // Fused scores per document, best first.
+        let n_docs = subjects_per_doc.len();
+        let mut per_doc: Vec<Vec<(f32, bool)>> = vec![Vec::new(); n_docs];
+        for r in rows {
+            per_doc[r.doc as usize].push((ensemble.fuse(&r.features), r.positive));
+        }
+        for d in &mut per_doc {
+            d.sort_by(|a, b| b.0.total_cmp(&a.0));
+        }
+        let subjects: usize = subjects_per_doc.iter().sum();
+        let (threshold, f1) = best_threshold(&per_doc, subjects, ensemble.max_tags);
+        ensemble.threshold = threshold;
+        ensemble.report.micro_f1 = f1;
+        Ok(ensemble)
+    }
+
+    /// The fused probability of one concept.
+    pub(crate) fn fuse(&self, features: &[f64; STACK_FEATURES]) -> f32 {
+        let z: f64 = features.iter().zip(&self.weights).map(|(v, w)| v * w).sum::<f64>() + self.intercept;
+        (1.0 / (1.0 + (-z).exp())) as f32
+    }
+
+    /// The lexical backend.
+    pub fn lexical(&self) -> &LexicalModel {
+        &self.lexical
+    }
+
+    /// Check internal consistency after loading.
+    pub(crate) fn validate(&self) -> Result<(), String> {
+        if self.weights.len() != STACK_FEATURES || !self.intercept.is_finite() || !self.threshold.is_finite() {
+            return Err("ensemble: stacker weights do not fit its inputs".into());
+        }
+        Ok(())
+    }
+}
+
+/// The `q` quantile of counts (nearest rank).
+fn percentile(values: &[usize], q: f64) -> usize {
+    if values.is_empty() {
+        return 0;
+    }
+    let mut v = values.to_vec();
+    v.sort_unstable();
+    let rank = ((q * v.len() as f64).ceil() as usize).clamp(1, v.len());
+    v[rank - 1]
+}
+
+/// The global threshold with the best micro-F1 when each document keeps its concepts at or above it (at most
+/// `cap`, and at least its best one), and that F1.
+fn best_threshold(per_doc: &[Vec<(f32, bool)>], subjects: usize, cap: usize) -> (f32, f64) {
+    let mut candidates: Vec<f32> = per_doc.iter().flat_map(|d| d.iter().take(cap).map(|x| x.0)).collect();
+    candidates.sort_by(|a, b| b.total_cmp(a));
+    candidates.dedup();
+    // Thresholds are compared on a grid of at most 200 quantiles of the scores.
+    let step = candidates.len().div_ceil(200).max(1);
+    let mut best = (0.5f32, -1.0f64);
+    for &t in candidates.iter().step_by(step) {
+        let (mut tp, mut chosen) = (0usize, 0usize);
+        for d in per_doc {
+            let k = d.iter().take(cap).take_while(|x| x.0 >= t).count().max(usize::from(!d.is_empty()));
+            chosen += k;
+            tp += d[..k].iter().filter(|x| x.1).count();
+        }
+        let f1 = if chosen + subjects == 0 { 0.0 } else { 2.0 * tp as f64 / (chosen + subjects) as f64 };
+        if f1 > best.1 {
+            best = (t, f1);
+        }
+    }
+    best
+}
+
+/// A concept of one document as the ensemble scores it.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Fused {
+    /// Tag id: a label id, or `labels + concept id` for a concept the linear model has no label for.
+    pub id: u32,
+    /// Fused probability.
+    pub score: f32,
+    /// The lexical backend's probability and matched spans, when it found the concept.
+    pub lexical: Option<(f32, Vec<(usize, usize)>)>,
+}
+
+impl TaggerModel {
+    /// Add the backends `config.ensemble` asks for (see [`EnsembleConfig::lexical`]): by default the lexical
+    /// backend and the ensemble when the model has a vocabulary and was fitted with calibration folds (a corpus
+    /// too small for folds keeps the linear model alone); an explicit `lexical: true` makes either missing piece
+    /// an error.
+    pub fn with_backends(
+        mut self,
+        source: &dyn TrainingSource,
+        config: &TrainConfig,
+    ) -> Result<TaggerModel, ModelError> {
+        match config.ensemble.lexical {
+            Some(false) => Ok(self),
+            Some(true) => self.with_ensemble(source, config),
+            None if self.concepts.is_none() => Ok(self),
+            None if self.classifier.out_of_fold().is_none() => {
+                self.meta.ensemble_skipped = Some("the corpus is too small for calibration folds".into());
+                Ok(self)
+            }
+            None => {
+                let ensemble = self.fit_ensemble(source, config);
+                self.classifier.forget_out_of_fold();
+                match ensemble {
+                    Ok(e) => self.ensemble = Some(e),
+                    // The data cannot train it (no label of the vocabulary occurs in the texts, say): the linear
+                    // model alone, with the reason recorded. Errors of the source still stop training.
+                    Err(ModelError::InvalidData(why)) => self.meta.ensemble_skipped = Some(why),
+                    Err(e) => return Err(e),
+                }
+                Ok(self)
+            }
+        }
+    }
+
+    /// Train the lexical backend and the ensemble on the same documents the model was trained on (`source` is
+    /// read once more) and attach them. Needs the vocabulary ([`TaggerModel::with_vocabulary`]) and the
+    /// out-of-fold probabilities of a model fitted with calibration folds.
+    pub fn with_ensemble(
+        mut self,
+        source: &dyn TrainingSource,
+        config: &TrainConfig,
+    ) -> Result<TaggerModel, ModelError> {
+        let ensemble = self.fit_ensemble(source, config)?;
+        self.classifier.forget_out_of_fold();
+        self.ensemble = Some(ensemble);
+        Ok(self)
+    }
+
+    fn fit_ensemble(&self, source: &dyn TrainingSource, config: &TrainConfig) -> Result<Ensemble, ModelError> {
+        let Some(concepts) = &self.concepts else {
+            return Err(ModelError::InvalidParams("the lexical backend needs a vocabulary".into()));
+        };
+        let Some(oof) = self.classifier.out_of_fold() else {
+            return Err(ModelError::InvalidParams(
+                "the ensemble is fitted on out-of-fold probabilities: train with calibration folds (cv_folds ≥ 2, \
+                 and at least twice as many documents)"
+                    .into(),
+            ));
+        };
+        let vocab = &concepts.vocab;
+        let ec = &config.ensemble;
+        let mut params = ec.lexical_params.clone();
+        if params.languages.is_empty() {
+            let text_language = config
+                .language
+                .clone()
+                .or_else(|| self.meta.profile.as_ref().and_then(|p| p.language.clone()))
+                .and_then(|l| tagger_tokenize::primary_language(&l));
+            let has =
+                |l: &str| vocab.languages().iter().any(|v| tagger_tokenize::primary_language(v).as_deref() == Some(l));
+            params.languages = match text_language {
+                Some(l) if has(&l) => vec![l],
+                _ => vocab.languages().first().cloned().into_iter().collect(),
+            };
+        }
+        let tokenizer = self.vectorizer.tokenizer().config().clone();
+        let mut lexical = LexicalModel::new(vocab, &params, tokenizer).map_err(lexical_error)?;
+        let mut docs: Vec<DocCandidates> = Vec::new();
+        let mut gold: Vec<Vec<ConceptId>> = Vec::new();
+        source.read(&mut |texts, labels| {
+            docs.par_extend(texts.par_iter().map(|t| lexical.candidates(t)));
+            gold.extend(labels.iter().map(|ls| {
+                let mut g: Vec<ConceptId> = ls.iter().filter_map(|l| vocab.id_of(l)).collect();
+                g.sort_unstable();
+                g.dedup();
+                g
+            }));
+            Ok(())
+        })?;
+        if docs.len() != self.meta.n_docs {
+            return Err(ModelError::InvalidData(format!(
+                "the corpus gave {} documents on this pass and {} when the model was trained",
+                docs.len(),
+                self.meta.n_docs
+            )));
+        }
+        let report = lexical.fit(&docs, &gold, &params).map_err(lexical_error)?;
+        let label_of = |c: ConceptId| concepts.label_of_concept.get(&c).copied();
+        let trained = self.classifier.trained();
+        let mut rows: Vec<StackRow> = Vec::new();
+        let mut subjects_per_doc = Vec::with_capacity(oof.docs.len());
+        for (k, &d) in oof.docs.iter().enumerate() {
+            let (cands, g) = (&docs[d as usize], &gold[d as usize]);
+            subjects_per_doc.push(g.len());
+            let lex_scores = lexical.score_training(cands, g);
+            let top = &oof.top[k];
+            let linear_of = |c: ConceptId| {
+                let l = label_of(c).filter(|&l| trained[l as usize])?;
+                Some(top.iter().find(|x| x.0 == l).map_or(0.0, |x| x.1))
+            };
+            let mut seen: Vec<ConceptId> = Vec::new();
+            for &(l, _) in top.iter().take(ec.linear_candidates) {
+                seen.push(concepts.of_label[l as usize]);
+            }
+            for c in &cands.candidates {
+                if !seen.contains(&c.concept) {
+                    seen.push(c.concept);
+                }
+            }
+            for c in seen {
+                let lex = cands.candidates.binary_search_by_key(&c, |x| x.concept).ok().map(|i| lex_scores[i]);
+                rows.push(StackRow {
+                    doc: k as u32,
+                    features: stack_features(linear_of(c), lex),
+                    positive: g.binary_search(&c).is_ok(),
+                });
+            }
+        }
+        Ensemble::fit(lexical, report, &rows, &subjects_per_doc, ec)
+    }
+
+    /// The ensemble, if the model has one.
+    pub fn ensemble(&self) -> Option<&Ensemble> {
+        self.ensemble.as_ref()
+    }
+
+    /// Every concept the ensemble scores for a text whose linear probabilities are `probs`, best first (ties by
+    /// id).
+    pub(crate) fn fused(&self, e: &Ensemble, probs: &[f32], text: &str) -> Vec<Fused> {
+        let Some(concepts) = &self.concepts else { return Vec::new() };
+        let trained = self.classifier.trained();
+        let n_labels = self.labels.len() as u32;
+        // The linear model's best labels, as training saw them (out-of-fold lists of OOF_TOP).
+        let mut top: Vec<u32> =
+            (0..probs.len() as u32).filter(|&l| trained[l as usize] && probs[l as usize] > 0.0).collect();
+        let by = |a: &u32, b: &u32| probs[*b as usize].total_cmp(&probs[*a as usize]).then(a.cmp(b));
+        if top.len() > OOF_TOP {
+            top.select_nth_unstable_by(OOF_TOP - 1, by);
+            top.truncate(OOF_TOP);
+        }
+        top.sort_unstable_by(by);
+        let linear_of = |l: u32| trained[l as usize].then(|| if top.contains(&l) { probs[l as usize] } else { 0.0 });
+        let cands = e.lexical.candidates(text);
+        let lex_scores = e.lexical.score(&cands);
+        let mut out: Vec<Fused> = Vec::new();
+        for &l in top.iter().take(e.linear_candidates) {
+            let c = concepts.of_label[l as usize];
+            let lex = cands.candidates.binary_search_by_key(&c, |x| x.concept).ok();
+            let lexical = lex.map(|i| (lex_scores[i], cands.candidates[i].spans.clone()));
+            let score = e.fuse(&stack_features(linear_of(l), lexical.as_ref().map(|x| x.0)));
+            out.push(Fused { id: l, score, lexical });
+        }
+        for (c, s) in cands.candidates.iter().zip(&lex_scores) {
+            let label = concepts.label_of_concept.get(&c.concept).copied();
+            let id = label.unwrap_or(n_labels + c.concept);
+            if out.iter().any(|f| f.id == id) {
+                continue;
+            }
+            let score = e.fuse(&stack_features(label.and_then(linear_of), Some(*s)));
+            out.push(Fused { id, score, lexical: Some((*s, c.spans.clone())) });
+        }
+        out.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.id.cmp(&b.id)));
+        out
+    }
+
+    /// Apply a decision to fused scores (best first): the model's rule keeps what reaches the ensemble's
+    /// threshold (and the floor), at most its tag cap (and the rule's top-k), at least the best one.
+    pub(crate) fn decide_fused(&self, e: &Ensemble, fused: &[Fused], decision: Decision) -> Vec<(u32, f32)> {
+        let rule = &self.classifier.rule;
+        match decision {
+            Decision::TopK { k, min_score } => fused
+                .iter()
+                .take(k)
+                .filter(|f| min_score.is_none_or(|m| f.score >= m))
+                .map(|f| (f.id, f.score))
+                .collect(),
+            Decision::ModelRule | Decision::MinScore(_) => {
+                let floor = match decision {
+                    Decision::MinScore(m) => m,
+                    _ => rule.min_score,
+                };
+                let cap = if rule.top_k > 0 { rule.top_k.min(e.max_tags) } else { e.max_tags };
+                let mut out: Vec<(u32, f32)> = fused
+                    .iter()
+                    .take_while(|f| f.score >= e.threshold && f.score >= floor)
+                    .take(cap)
+                    .map(|f| (f.id, f.score))
+                    .collect();
+                if out.is_empty()
+                    && rule.at_least_one
+                    && let Some(best) = fused.first().filter(|f| f.score >= floor)
+                {
+                    out.push((best.id, best.score));
+                }
+                out
+            }
+        }
+    }
+}
+
+fn lexical_error(e: tagger_lexical::LexicalError) -> ModelError {
+    ModelError::InvalidData(format!("lexical backend: {e}"))
+}
