@@ -559,3 +559,87 @@ fn subsample(
     let kept = out.1.iter().filter(|&&y| !y).count();
     (out.0, out.1, kept as f64 / negatives as f64)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tagger_vocab::{Concept, Label, LabelKind};
+
+    fn concept(uri: &str, label: &str) -> Concept {
+        Concept {
+            uri: uri.into(),
+            notation: None,
+            labels: vec![Label { language: "en".into(), kind: LabelKind::Pref, text: label.into() }],
+            broader: Vec::new(),
+            narrower: Vec::new(),
+            related: Vec::new(),
+            deprecated: false,
+            replaced_by: Vec::new(),
+        }
+    }
+
+    /// 0 libraries ⊃ 1 public libraries; 2 reading, related to 0; 3 music, unrelated.
+    fn model() -> LexicalModel {
+        let mut c = vec![
+            concept("u:0", "libraries"),
+            concept("u:1", "public libraries"),
+            concept("u:2", "reading"),
+            concept("u:3", "music"),
+        ];
+        c[0].narrower = vec![1];
+        c[1].broader = vec![0];
+        c[0].related = vec![2];
+        let vocab = Vocabulary::new(c, vec!["en".into()]).unwrap();
+        let params = LexicalParams { languages: vec!["en".into()], ..LexicalParams::default() };
+        let texts = ["Libraries and reading. Music.", "Music. More music.", "Reading libraries."];
+        let gold = [vec![0], vec![3], vec![2]];
+        LexicalModel::train(&vocab, &params, TokenizerConfig::default(), &texts, &gold).unwrap().0
+    }
+
+    fn feature(rows: &[[f64; FEATURES.len()]], row: usize, name: &str) -> f64 {
+        rows[row][FEATURES.iter().position(|f| *f == name).unwrap()]
+    }
+
+    #[test]
+    fn candidate_features_see_relations_positions_and_the_corpus() {
+        let m = model();
+        let d = m.candidates("Public libraries lend books. Reading here. Reading there. Libraries.");
+        let concepts: Vec<ConceptId> = d.candidates.iter().map(|c| c.concept).collect();
+        assert_eq!(concepts, [0, 1, 2]);
+        let full = |c: ConceptId| Counts {
+            assigned: f64::from(m.data.assigned[c as usize]),
+            candidate: f64::from(m.data.candidate[c as usize]),
+        };
+        let rows = m.features(&d, full);
+        // libraries: narrower (public libraries) and related (reading) matched too.
+        assert!((feature(&rows, 0, "hierarchy_matched") - 2f64.ln()).abs() < 1e-12);
+        assert!((feature(&rows, 0, "related_matched") - 2f64.ln()).abs() < 1e-12);
+        assert_eq!(feature(&rows, 2, "hierarchy_matched"), 0.0);
+        // reading: sentences 1 and 2 of 4.
+        assert_eq!(
+            (feature(&rows, 2, "first"), feature(&rows, 2, "last"), feature(&rows, 2, "spread")),
+            (0.25, 0.5, 0.25)
+        );
+        assert!((feature(&rows, 2, "log_occurrences") - 3f64.ln()).abs() < 1e-12);
+        // libraries was a subject of one training document and a candidate of two; public libraries never either.
+        assert!((feature(&rows, 0, "log_assigned") - 2f64.ln()).abs() < 1e-12);
+        assert!((feature(&rows, 0, "keyphraseness") - 1.1 / 3.0).abs() < 1e-12);
+        assert_eq!((feature(&rows, 1, "seen"), feature(&rows, 0, "seen")), (0.0, 1.0));
+        // Left out, a training document's own subject and candidacy do not count.
+        let gold = [0];
+        let loo = m.features(&d, m.leave_one_out(&gold));
+        assert_eq!(feature(&loo, 0, "log_assigned"), 0.0);
+        assert_eq!(feature(&loo, 0, "seen"), 0.0);
+        assert!((feature(&loo, 2, "log_candidate") - 1f64.ln_1p()).abs() < 1e-12);
+    }
+
+    #[test]
+    fn subsampling_keeps_every_positive_and_reports_the_rate() {
+        let rows = vec![[0.0; FEATURES.len()]; 100];
+        let ys: Vec<bool> = (0..100).map(|i| i % 10 == 0).collect();
+        let (r, y, rate) = subsample(rows, ys, 30);
+        assert_eq!(r.len(), 30);
+        assert_eq!(y.iter().filter(|&&p| p).count(), 10);
+        assert!((rate - 20.0 / 90.0).abs() < 1e-12);
+    }
+}
