@@ -6,6 +6,7 @@
 //! both probabilities, their product, their log-odds, and whether each backend had an opinion at all.
 
 use crate::ModelError;
+use crate::concepts::ModelConcepts;
 use crate::ovr::{Decision, OOF_TOP};
 use crate::tagger::{TaggerModel, TrainConfig, TrainingSource};
 use linfa::prelude::*;
@@ -38,17 +39,103 @@ impl Default for EnsembleConfig {
 }
 
 /// Inputs of the stacker for one concept of one document.
-pub(crate) const STACK_FEATURES: usize = 7;
+pub(crate) const STACK_FEATURES: usize = 11;
 
-/// The stacker's inputs: linear probability, lexical probability (0 when the backend has no opinion, with the
-/// flags saying whether it had one).
-pub(crate) fn stack_features(linear: Option<f32>, lexical: Option<f32>) -> [f64; STACK_FEATURES] {
+/// The stacker's inputs for one concept: linear probability, lexical probability (0 when the backend has no
+/// opinion, with the flags saying whether it had one), their product and log-odds, and each backend's rank of the
+/// concept in the document (1 / (1 + rank), 0 when unranked) and probability relative to its best in the document.
+fn stack_features(linear: Option<(f32, f64, f32)>, lexical: Option<(f32, f64, f32)>) -> [f64; STACK_FEATURES] {
     let logit = |p: f64| {
         let p = p.clamp(1e-4, 1.0 - 1e-4);
         (p / (1.0 - p)).ln()
     };
-    let (a, b) = (f64::from(linear.unwrap_or(0.0)), f64::from(lexical.unwrap_or(0.0)));
-    [a, b, a * b, logit(a), logit(b), f64::from(u8::from(linear.is_some())), f64::from(u8::from(lexical.is_some()))]
+    let parts = |x: Option<(f32, f64, f32)>| {
+        x.map_or((0.0, 0.0, 0.0), |(p, rank, best)| {
+            (f64::from(p), rank, if best > 0.0 { f64::from(p / best) } else { 0.0 })
+        })
+    };
+    let (a, ra, ba) = parts(linear);
+    let (b, rb, bb) = parts(lexical);
+    [
+        a,
+        b,
+        a * b,
+        logit(a),
+        logit(b),
+        f64::from(u8::from(linear.is_some())),
+        f64::from(u8::from(lexical.is_some())),
+        ra,
+        rb,
+        ba,
+        bb,
+    ]
+}
+
+/// One concept of one document as the stacker sees it.
+pub(crate) struct StackInput {
+    pub concept: ConceptId,
+    /// Its label, when the linear model has one.
+    pub label: Option<u32>,
+    /// Its position among the lexical candidates, when the lexical backend found it.
+    pub candidate: Option<usize>,
+    pub features: [f64; STACK_FEATURES],
+}
+
+/// The concepts of one document the stacker scores, built the same way for training and for tagging: the
+/// linear model's `linear_candidates` best labels and every lexical candidate. `known` says which labels the
+/// linear model learned (had training examples of: for out-of-fold probabilities, examples outside the
+/// document's fold, so that concepts only that fold had look as unseen as they are); `linear_top` holds its best
+/// known labels with their probabilities, best first (at most [`OOF_TOP`]); a known label outside it counts as
+/// probability 0, as in training's out-of-fold lists. `lexical` holds each candidate's concept and probability,
+/// in candidate order.
+pub(crate) fn stack_inputs(
+    concepts: &ModelConcepts,
+    known: &dyn Fn(u32) -> bool,
+    linear_top: &[(u32, f32)],
+    lexical: &[(ConceptId, f32)],
+    linear_candidates: usize,
+) -> Vec<StackInput> {
+    let best_linear = linear_top.first().map_or(0.0, |x| x.1);
+    let best_lexical = lexical.iter().map(|x| x.1).fold(0.0f32, f32::max);
+    // Lexical ranks: by probability, ties by concept.
+    let mut order: Vec<usize> = (0..lexical.len()).collect();
+    order.sort_by(|&i, &j| lexical[j].1.total_cmp(&lexical[i].1).then(lexical[i].0.cmp(&lexical[j].0)));
+    let mut lexical_rank = vec![0usize; lexical.len()];
+    for (r, &i) in order.iter().enumerate() {
+        lexical_rank[i] = r;
+    }
+    let linear_of = |label: Option<u32>| {
+        let l = label.filter(|&l| known(l))?;
+        Some(match linear_top.iter().position(|x| x.0 == l) {
+            Some(r) => (linear_top[r].1, 1.0 / (1.0 + r as f64), best_linear),
+            None => (0.0, 0.0, best_linear),
+        })
+    };
+    let lexical_of = |c: ConceptId| {
+        let i = lexical.binary_search_by_key(&c, |x| x.0).ok()?;
+        Some((i, (lexical[i].1, 1.0 / (1.0 + lexical_rank[i] as f64), best_lexical)))
+    };
+    let mut out: Vec<StackInput> = Vec::new();
+    let mut push = |concept: ConceptId, label: Option<u32>| {
+        let lex = lexical_of(concept);
+        out.push(StackInput {
+            concept,
+            label,
+            candidate: lex.map(|x| x.0),
+            features: stack_features(linear_of(label), lex.map(|x| x.1)),
+        });
+    };
+    for &(l, _) in linear_top.iter().take(linear_candidates) {
+        push(concepts.of_label[l as usize], Some(l));
+    }
+    let taken: Vec<ConceptId> =
+        linear_top.iter().take(linear_candidates).map(|&(l, _)| concepts.of_label[l as usize]).collect();
+    for &(c, _) in lexical {
+        if !taken.contains(&c) {
+            push(c, concepts.label_of_concept.get(&c).copied());
+        }
+    }
+    out
 }
 
 /// A fitted ensemble over a model's linear classifier.
@@ -76,6 +163,10 @@ pub struct EnsembleReport {
     pub docs: usize,
     /// Rows (document, concept) the stacker was fitted on.
     pub rows: usize,
+    /// Rows that were subjects of their document without a linear opinion: concepts whose training examples
+    /// all lay in the document's own calibration fold, the stand-ins for concepts no training document has.
+    #[serde(default)]
+    pub unseen_subject_rows: usize,
     /// Micro-F1 of the fused decision on those documents (optimistic: threshold tuned on them).
     pub micro_f1: f64,
     /// Stacker weights, by input.
@@ -131,6 +222,8 @@ impl Ensemble {
                 lexical: lexical_report,
                 docs: subjects_per_doc.len(),
                 rows: rows.len(),
+                // Input 5 is the flag "the linear model has an opinion".
+                unseen_subject_rows: rows.iter().filter(|r| r.positive && r.features[5] == 0.0).count(),
                 micro_f1: 0.0,
                 weights: Vec::new(),
             },
@@ -314,34 +407,42 @@ impl TaggerModel {
             )));
         }
         let report = lexical.fit(&docs, &gold, &params).map_err(lexical_error)?;
-        let label_of = |c: ConceptId| concepts.label_of_concept.get(&c).copied();
+        // Which labels each calibration document's fold model learned: those with a training example outside
+        // its fold. Positives per (fold, label); documents outside every calibration fold (the training side of
+        // a single held-out slice) count under u32::MAX.
         let trained = self.classifier.trained();
+        let n_labels = self.labels.len();
+        let mut fold_of_doc = vec![u32::MAX; docs.len()];
+        for (&d, &f) in oof.docs.iter().zip(&oof.fold) {
+            fold_of_doc[d as usize] = f;
+        }
+        let mut fold_keys: Vec<u32> = fold_of_doc.clone();
+        fold_keys.sort_unstable();
+        fold_keys.dedup();
+        let mut positives = vec![vec![0u32; n_labels]; fold_keys.len()];
+        let mut total = vec![0u32; n_labels];
+        for (d, g) in gold.iter().enumerate() {
+            let key = fold_keys.binary_search(&fold_of_doc[d]).unwrap_or(0);
+            for l in g.iter().filter_map(|c| concepts.label_of_concept.get(c)) {
+                positives[key][*l as usize] += 1;
+                total[*l as usize] += 1;
+            }
+        }
         let mut rows: Vec<StackRow> = Vec::new();
         let mut subjects_per_doc = Vec::with_capacity(oof.docs.len());
         for (k, &d) in oof.docs.iter().enumerate() {
             let (cands, g) = (&docs[d as usize], &gold[d as usize]);
             subjects_per_doc.push(g.len());
-            let lex_scores = lexical.score_training(cands, g);
-            let top = &oof.top[k];
-            let linear_of = |c: ConceptId| {
-                let l = label_of(c).filter(|&l| trained[l as usize])?;
-                Some(top.iter().find(|x| x.0 == l).map_or(0.0, |x| x.1))
-            };
-            let mut seen: Vec<ConceptId> = Vec::new();
-            for &(l, _) in top.iter().take(ec.linear_candidates) {
-                seen.push(concepts.of_label[l as usize]);
-            }
-            for c in &cands.candidates {
-                if !seen.contains(&c.concept) {
-                    seen.push(c.concept);
-                }
-            }
-            for c in seen {
-                let lex = cands.candidates.binary_search_by_key(&c, |x| x.concept).ok().map(|i| lex_scores[i]);
+            let key = fold_keys.binary_search(&fold_of_doc[d as usize]).unwrap_or(0);
+            let known = |l: u32| trained[l as usize] && total[l as usize] > positives[key][l as usize];
+            let linear_top: Vec<(u32, f32)> = oof.top[k].iter().copied().filter(|&(l, _)| known(l)).collect();
+            let scores = lexical.score_training(cands, g);
+            let lex: Vec<(ConceptId, f32)> = cands.candidates.iter().map(|c| c.concept).zip(scores).collect();
+            for input in stack_inputs(concepts, &known, &linear_top, &lex, ec.linear_candidates) {
                 rows.push(StackRow {
                     doc: k as u32,
-                    features: stack_features(linear_of(c), lex),
-                    positive: g.binary_search(&c).is_ok(),
+                    features: input.features,
+                    positive: g.binary_search(&input.concept).is_ok(),
                 });
             }
         }
@@ -368,26 +469,19 @@ impl TaggerModel {
             top.truncate(OOF_TOP);
         }
         top.sort_unstable_by(by);
-        let linear_of = |l: u32| trained[l as usize].then(|| if top.contains(&l) { probs[l as usize] } else { 0.0 });
+        let linear_top: Vec<(u32, f32)> = top.iter().map(|&l| (l, probs[l as usize])).collect();
         let cands = e.lexical.candidates(text);
-        let lex_scores = e.lexical.score(&cands);
-        let mut out: Vec<Fused> = Vec::new();
-        for &l in top.iter().take(e.linear_candidates) {
-            let c = concepts.of_label[l as usize];
-            let lex = cands.candidates.binary_search_by_key(&c, |x| x.concept).ok();
-            let lexical = lex.map(|i| (lex_scores[i], cands.candidates[i].spans.clone()));
-            let score = e.fuse(&stack_features(linear_of(l), lexical.as_ref().map(|x| x.0)));
-            out.push(Fused { id: l, score, lexical });
-        }
-        for (c, s) in cands.candidates.iter().zip(&lex_scores) {
-            let label = concepts.label_of_concept.get(&c.concept).copied();
-            let id = label.unwrap_or(n_labels + c.concept);
-            if out.iter().any(|f| f.id == id) {
-                continue;
-            }
-            let score = e.fuse(&stack_features(label.and_then(linear_of), Some(*s)));
-            out.push(Fused { id, score, lexical: Some((*s, c.spans.clone())) });
-        }
+        let scores = e.lexical.score(&cands);
+        let lex: Vec<(ConceptId, f32)> = cands.candidates.iter().map(|c| c.concept).zip(scores).collect();
+        let known = |l: u32| trained[l as usize];
+        let mut out: Vec<Fused> = stack_inputs(concepts, &known, &linear_top, &lex, e.linear_candidates)
+            .into_iter()
+            .map(|input| Fused {
+                id: input.label.unwrap_or(n_labels + input.concept),
+                score: e.fuse(&input.features),
+                lexical: input.candidate.map(|i| (lex[i].1, cands.candidates[i].spans.clone())),
+            })
+            .collect();
         out.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.id.cmp(&b.id)));
         out
     }

@@ -122,6 +122,9 @@ pub struct OvrModel {
 pub struct OutOfFold {
     /// Training documents (positions in the training order) that have held-out probabilities.
     pub docs: Vec<u32>,
+    /// The calibration fold of each: its probabilities come from a model fitted on the documents of the other
+    /// folds (with one held-out slice, on the documents outside it).
+    pub fold: Vec<u32>,
     /// For each of them, up to [`OOF_TOP`] `(label, probability)` pairs with probability above 0, best first.
     pub top: Vec<Vec<(u32, f32)>>,
 }
@@ -272,6 +275,16 @@ impl Fit<SparseRecords, LabelSets, ModelError> for ValidOvrParams {
             Rng::new(self.seed).shuffle(&mut perm);
         }
         let all: Vec<u32> = (0..n as u32).collect();
+        // The calibration fold of each document (with one held-out slice: 0 for the slice, 1 for the rest).
+        let mut fold_of = vec![0usize; if folds > 0 { n } else { 0 }];
+        if holdout {
+            let h = self.holdout_docs.min(n / 10).max(1);
+            perm[h..].iter().for_each(|&d| fold_of[d as usize] = 1);
+        } else if folds > 0 {
+            for (k, &d) in perm.iter().enumerate() {
+                fold_of[d as usize] = k % folds;
+            }
+        }
         // (training rows, held-out rows) of each calibration split, both sorted.
         let splits: Vec<(Vec<u32>, Vec<u32>)> = if holdout {
             let h = self.holdout_docs.min(n / 10).max(1);
@@ -280,10 +293,6 @@ impl Fit<SparseRecords, LabelSets, ModelError> for ValidOvrParams {
             train.sort_unstable();
             vec![(train, test)]
         } else if folds > 0 {
-            let mut fold_of = vec![0usize; n];
-            for (k, &d) in perm.iter().enumerate() {
-                fold_of[d as usize] = k % folds;
-            }
             (0..folds).map(|f| all.iter().copied().partition(|&d| fold_of[d as usize] != f)).collect()
         } else {
             Vec::new()
@@ -506,7 +515,8 @@ impl Fit<SparseRecords, LabelSets, ModelError> for ValidOvrParams {
                     best
                 })
                 .collect();
-            model.out_of_fold = OutOfFoldSlot(Some(std::sync::Arc::new(OutOfFold { docs: calib.clone(), top })));
+            let fold = calib.iter().map(|&d| fold_of[d as usize] as u32).collect();
+            model.out_of_fold = OutOfFoldSlot(Some(std::sync::Arc::new(OutOfFold { docs: calib.clone(), fold, top })));
             model.cv = Some(model.cv_report(&oof, &calib_positives, &calib_sets, if holdout { 1 } else { folds }));
         }
         Ok(model)

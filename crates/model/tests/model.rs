@@ -668,22 +668,34 @@ fn train_with_vocabulary(vocab: &tagger_vocab::Vocabulary, docs: &[Document], co
 
 #[test]
 fn issue_11_the_ensemble_proposes_concepts_no_training_document_had_and_explains_them() {
-    let (vocab, docs) = lexical_fixture(240, 0..20, 7);
+    // Concepts 0–19 have many documents; 20–29 one each, so that in every calibration fold some subjects were
+    // never seen by the fold model, as on real thesaurus data.
+    let (vocab, mut docs) = lexical_fixture(240, 0..20, 7);
+    let (_, rare) = lexical_fixture(10, 20..30, 11);
+    docs.extend(rare);
     let model = train_with_vocabulary(&vocab, &docs, &TrainConfig::default());
     let e = model.ensemble().expect("a vocabulary model gets the ensemble by default");
     assert!(e.report.lexical.candidate_recall > 0.99, "{:?}", e.report);
-    assert_eq!(model.labels().len(), 20);
+    assert_eq!(model.labels().len(), 30);
+    // Without 25's document, 25 is a concept no training document had.
+    docs.retain(|d| d.labels.as_ref().unwrap()[0] != "http://example.org/c/25");
+    let model = train_with_vocabulary(&vocab, &docs, &TrainConfig::default());
+    assert_eq!(model.labels().len(), 29);
+    // Each rare concept's one document was scored by a fold model that never saw the concept: the stacker
+    // learnt from those subjects as from unseen ones.
+    assert_eq!(model.ensemble().unwrap().report.unseen_subject_rows, 9);
 
     // A document about concept 25, which no training document had.
     let (_, fresh) = lexical_fixture(10, 25..26, 99);
     let text = &fresh[0].text;
-    let tags = model.tag(text, Decision::TopK { k: 3, min_score: None });
-    let unseen = tags.iter().find(|t| t.label == "http://example.org/c/25").expect("concept 25 proposed");
-    assert_eq!(unseen.id, 20 + 25, "ids past the labels are concepts");
+    // The model's own rule chooses it: the stacker learnt from subjects its fold models had not seen.
+    let tags = model.tag(text, Decision::ModelRule);
+    let unseen = tags.iter().find(|t| t.label == "http://example.org/c/25").expect("concept 25 chosen");
+    assert_eq!(unseen.id, 29 + 25, "ids past the labels are concepts");
     assert_eq!(model.concept(unseen.id).unwrap().uri, "http://example.org/c/25");
-    assert_eq!(model.tag_id("http://example.org/c/25"), Some(45));
+    assert_eq!(model.tag_id("http://example.org/c/25"), Some(54));
     let ex = model.explain(text, Decision::TopK { k: 3, min_score: None }, 5);
-    let why = ex.iter().find(|x| x.id == 45).unwrap();
+    let why = ex.iter().find(|x| x.id == 54).unwrap();
     let matched = why.terms.iter().find(|t| t.term.starts_with("label match: ")).unwrap();
     // The label's two words, in both sentences that name the concept.
     let words: Vec<&str> = matched.spans.iter().map(|&(s, e)| &text[s..e]).collect();
