@@ -10,6 +10,9 @@
 # F1@5, P@5, nDCG@5 as Annif computes them and micro-F1 of the model's own decision rule, on validate
 # (`tagger eval --json`); tagging throughput (`predict_docs_per_sec` of `tagger eval` on the training documents:
 # raw text in, tags out, in process, timed around tagging only) on both cores and on one.
+# Each corpus is trained twice in the same run: the default (linear model + lexical backend + ensemble) and the
+# linear model alone (`--config` with `{"ensemble": {"lexical": false}}`), and the table ends with the cost
+# ratios of the ensemble against the linear model (issue 11 asks for at most 2x in training and prediction).
 # Writes benches/out/thesaurus.{jsonl,md} and the "thesaurus" section of BENCHMARKS.md.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -28,41 +31,56 @@ for spec in "kirjastonhoitaja:$data/kirjastonhoitaja/annif/train:$data/kirjaston
   vocab_args=()
   IFS=, read -r -a vfiles <<< "$vocabs"
   for v in "${vfiles[@]}"; do vocab_args+=(--vocab "$data/vocab/$v"); done
-  model="$tmp/$corpus.tgm"
-  /usr/bin/time -f "%e %M" -o "$tmp/time.txt" "$bin" train -q --corpus "$train" "${vocab_args[@]}" --out "$model" \
-    2> "$tmp/train.log"
+  echo '{"ensemble": {"lexical": false}}' > "$tmp/linear.json"
+  for backends in ensemble linear; do
+  model="$tmp/$corpus-$backends.tgm"
+  config_args=()
+  [ "$backends" = linear ] && config_args=(--config "$tmp/linear.json")
+  /usr/bin/time -f "%e %M" -o "$tmp/time.txt" "$bin" train -q --corpus "$train" "${vocab_args[@]}" \
+    "${config_args[@]}" --out "$model" 2> "$tmp/train.log"
   "$bin" eval --model "$model" --corpus "$validate" --json 2>/dev/null > "$tmp/validate.json"
   "$bin" eval --model "$model" --corpus "$train" --json 2>/dev/null > "$tmp/speed2.json"
   "$bin" eval --model "$model" --corpus "$train" --json --threads 1 2>/dev/null > "$tmp/speed1.json"
   python3 - "$corpus" "$tmp/time.txt" "$model" "$tmp/train.log" "$tmp/validate.json" "$tmp/speed2.json" \
-    "$tmp/speed1.json" >> "$out" <<'PY'
+    "$tmp/speed1.json" "$backends" >> "$out" <<'PY'
 import json, os, re, sys
-corpus, timef, model, log, val, s2, s1 = sys.argv[1:8]
+corpus, timef, model, log, val, s2, s1, backends = sys.argv[1:9]
 wall, rss_kb = open(timef).read().split()[-2:]
 text = open(log).read()
 m = re.search(r"on (\d+) docs: (\d+) labels, (\d+) features .*?, (\d+) weights", text)
 v, two, one = (json.load(open(p)) for p in (val, s2, s1))
 print(json.dumps({
-    "corpus": corpus, "train_docs": int(m.group(1)), "labels": int(m.group(2)), "features": int(m.group(3)),
+    "corpus": corpus, "backends": backends, "train_docs": int(m.group(1)), "labels": int(m.group(2)), "features": int(m.group(3)),
     "weights": int(m.group(4)), "train_seconds": float(wall), "peak_rss_mb": int(rss_kb) / 1024,
     "model_mb": os.path.getsize(model) / 1e6, "validate_docs": v["docs"], "f1_at_5": v["annif"]["f1_at_5"],
     "p_at_5": v["annif"]["p_at_5"], "ndcg_at_5": v["annif"]["ndcg_at_5"], "micro_f1": v["micro_f1"],
     "tag_docs": two["docs"], "docs_per_sec_all_cores": two["predict_docs_per_sec"], "threads": two["threads"],
-    "docs_per_sec_one_core": one["predict_docs_per_sec"],
+    "docs_per_sec_one_core": one["predict_docs_per_sec"], "unseen_r_at_5": v.get("unseen_r_at_5"),
 }))
 PY
+  done
 done
 python3 - "$out" > "$table" <<'PY'
 import json, subprocess, sys
 rows = [json.loads(l) for l in open(sys.argv[1])]
 commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
 print(f"Measured by `bash benches/thesaurus.sh` at {commit}.\n")
-print("| corpus | train docs | labels | train wall | peak RSS | model | weights | F1@5 | P@5 | nDCG@5 | micro-F1 | tag docs/s (2 cores) | (1 core) |")
-print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+print("| corpus | backends | train docs | labels | train wall | peak RSS | model | weights | F1@5 | P@5 | nDCG@5 | micro-F1 | unseen R@5 | tag docs/s (2 cores) | (1 core) |")
+print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 for r in rows:
-    print(f"| {r['corpus']} | {r['train_docs']:,} | {r['labels']:,} | {r['train_seconds']:.1f} s | {r['peak_rss_mb']:.0f} MB | "
+    unseen = "" if r.get("unseen_r_at_5") is None else f"{r['unseen_r_at_5']:.4f}"
+    print(f"| {r['corpus']} | {r['backends']} | {r['train_docs']:,} | {r['labels']:,} | {r['train_seconds']:.1f} s | {r['peak_rss_mb']:.0f} MB | "
           f"{r['model_mb']:.1f} MB | {r['weights']:,} | {r['f1_at_5']:.4f} | {r['p_at_5']:.4f} | {r['ndcg_at_5']:.4f} | "
-          f"{r['micro_f1']:.4f} | {r['docs_per_sec_all_cores']:,.0f} | {r['docs_per_sec_one_core']:,.0f} |")
+          f"{r['micro_f1']:.4f} | {unseen} | {r['docs_per_sec_all_cores']:,.0f} | {r['docs_per_sec_one_core']:,.0f} |")
+print()
+for corpus in dict.fromkeys(r["corpus"] for r in rows):
+    e = next((r for r in rows if r["corpus"] == corpus and r["backends"] == "ensemble"), None)
+    l = next((r for r in rows if r["corpus"] == corpus and r["backends"] == "linear"), None)
+    if e and l:
+        print(f"* {corpus}: ensemble / linear alone: training time {e['train_seconds'] / l['train_seconds']:.2f}x, "
+              f"tagging time (2 cores) {l['docs_per_sec_all_cores'] / e['docs_per_sec_all_cores']:.2f}x, "
+              f"(1 core) {l['docs_per_sec_one_core'] / e['docs_per_sec_one_core']:.2f}x; "
+              f"F1@5 {e['f1_at_5'] - l['f1_at_5']:+.4f}, nDCG@5 {e['ndcg_at_5'] - l['ndcg_at_5']:+.4f}.")
 PY
 cat "$table"
 python3 "$root/benches/update_section.py" thesaurus "$table"

@@ -326,7 +326,9 @@ impl LexicalModel {
             }
         }
         let total_rows = rows.len();
-        let (rows, ys, rate) = subsample(rows, ys, params.max_training_rows);
+        let (kept, rate) = sample_negatives(&ys, params.max_training_rows);
+        let rows: Vec<[f64; FEATURES.len()]> = kept.iter().map(|&i| rows[i]).collect();
+        let ys: Vec<bool> = kept.iter().map(|&i| ys[i]).collect();
         self.fit_rows(&rows, &ys, params)?;
         // Negatives were kept at `rate`: shift the log-odds back to the prior of all candidates.
         self.data.intercept += rate.ln();
@@ -529,22 +531,20 @@ impl LexicalModel {
     }
 }
 
-/// Keep every positive row and a deterministic, evenly spread share of the negatives so that at most `max`
-/// rows remain; also returns the share of negatives kept.
-fn subsample(
-    rows: Vec<[f64; FEATURES.len()]>,
-    ys: Vec<bool>,
-    max: usize,
-) -> (Vec<[f64; FEATURES.len()]>, Vec<bool>, f64) {
-    if rows.len() <= max.max(1) {
-        return (rows, ys, 1.0);
+/// Which rows to fit on when there are more than `max`: every positive and a deterministic, evenly spread
+/// share of the negatives, so that at most `max` remain (at least one negative). Returns the kept row indices,
+/// in order, and the share of negatives kept (a logistic fit on them is corrected by adding its log to the
+/// intercept). Used by this crate's scorer and by the ensemble's stacker.
+pub fn sample_negatives(positive: &[bool], max: usize) -> (Vec<usize>, f64) {
+    if positive.len() <= max.max(1) {
+        return ((0..positive.len()).collect(), 1.0);
     }
-    let positives = ys.iter().filter(|&&y| y).count();
-    let negatives = rows.len() - positives;
-    let keep = max.saturating_sub(positives).max(1);
+    let positives = positive.iter().filter(|&&y| y).count();
+    let negatives = positive.len() - positives;
+    let keep = max.saturating_sub(positives).clamp(1, negatives.max(1));
     let mut seen = 0usize;
-    let mut out: (Vec<[f64; FEATURES.len()]>, Vec<bool>) = (Vec::with_capacity(max), Vec::with_capacity(max));
-    for (r, y) in rows.into_iter().zip(ys) {
+    let mut kept = Vec::with_capacity(max);
+    for (i, &y) in positive.iter().enumerate() {
         if !y {
             // Keep the i-th negative when floor(i·keep/negatives) steps up.
             let take = (seen + 1) * keep / negatives > seen * keep / negatives;
@@ -553,11 +553,9 @@ fn subsample(
                 continue;
             }
         }
-        out.0.push(r);
-        out.1.push(y);
+        kept.push(i);
     }
-    let kept = out.1.iter().filter(|&&y| !y).count();
-    (out.0, out.1, kept as f64 / negatives as f64)
+    (kept, keep as f64 / negatives.max(1) as f64)
 }
 
 #[cfg(test)]
@@ -634,12 +632,13 @@ mod tests {
     }
 
     #[test]
-    fn subsampling_keeps_every_positive_and_reports_the_rate() {
-        let rows = vec![[0.0; FEATURES.len()]; 100];
+    fn sampling_keeps_every_positive_and_reports_the_rate() {
         let ys: Vec<bool> = (0..100).map(|i| i % 10 == 0).collect();
-        let (r, y, rate) = subsample(rows, ys, 30);
-        assert_eq!(r.len(), 30);
-        assert_eq!(y.iter().filter(|&&p| p).count(), 10);
+        let (kept, rate) = sample_negatives(&ys, 30);
+        assert_eq!(kept.len(), 30);
+        assert_eq!(kept.iter().filter(|&&i| ys[i]).count(), 10);
+        assert!(kept.windows(2).all(|w| w[0] < w[1]));
         assert!((rate - 20.0 / 90.0).abs() < 1e-12);
+        assert_eq!(sample_negatives(&ys, 100), ((0..100).collect(), 1.0));
     }
 }

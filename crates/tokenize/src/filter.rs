@@ -203,6 +203,39 @@ impl Snowball {
     }
 }
 
+/// Stems remembered per thread and algorithm (word → stem, `None` when the stem is the word): the words of a
+/// corpus are few next to their occurrences, and a Snowball stemmer costs more than a hash lookup. Bounded:
+/// cleared when full.
+type StemCache = rustc_hash::FxHashMap<u8, rustc_hash::FxHashMap<Box<str>, Option<Box<str>>>>;
+const STEM_CACHE_WORDS: usize = 1 << 17;
+
+thread_local! {
+    static STEMS: std::cell::RefCell<StemCache> = std::cell::RefCell::new(StemCache::default());
+}
+
+impl Snowball {
+    /// Replace `tok` by its stem (through the thread's cache).
+    fn stem(&self, tok: &mut Cow<'_, str>) {
+        let replacement = STEMS.with(|cache| {
+            let mut cache = cache.borrow_mut();
+            let words = cache.entry(self.algorithm as u8).or_default();
+            if let Some(hit) = words.get(tok.as_ref()) {
+                return hit.clone();
+            }
+            let stemmed = self.stemmer.stem(tok);
+            let value = (stemmed != *tok).then(|| Box::<str>::from(stemmed.as_ref()));
+            if words.len() >= STEM_CACHE_WORDS {
+                words.clear();
+            }
+            words.insert(Box::from(tok.as_ref()), value.clone());
+            value
+        });
+        if let Some(stem) = replacement {
+            *tok = Cow::Owned(stem.into_string());
+        }
+    }
+}
+
 impl Clone for Snowball {
     fn clone(&self) -> Self {
         Self::new(self.algorithm)
@@ -245,11 +278,7 @@ impl Prepared {
             }
             Prepared::Stem(s) => {
                 if tok.chars().any(|c| c.is_alphabetic() && !crate::is_han(c)) {
-                    let stemmed = s.stemmer.stem(tok);
-                    if stemmed != *tok {
-                        let owned = stemmed.into_owned();
-                        *tok = Cow::Owned(owned);
-                    }
+                    s.stem(tok);
                 }
                 true
             }
