@@ -69,6 +69,13 @@ pub struct TextMatches {
     pub matches: Vec<SentenceMatch>,
 }
 
+/// Buffers reused from sentence to sentence.
+#[derive(Default)]
+struct Scratch {
+    present: FxHashSet<u32>,
+    best: FxHashMap<ConceptId, u32>,
+}
+
 /// Characters that end a sentence when they stand between two tokens.
 fn ends_sentence(c: char) -> bool {
     matches!(c, '.' | '!' | '?' | ';' | '\n' | '。' | '！' | '？' | '；')
@@ -202,11 +209,12 @@ impl LabelIndex {
         let mut out = TextMatches::default();
         // (token id, start, end) of the current sentence's known tokens.
         let mut sentence: Vec<(u32, usize, usize)> = Vec::new();
+        let mut scratch = Scratch::default();
         let mut last_end = 0usize;
         let mut any = false;
         self.tokenizer.for_each_token(text, |tok, start, end| {
             if any && text.get(last_end..start).is_some_and(|gap| gap.chars().any(ends_sentence)) {
-                self.match_sentence(&sentence, out.sentences, &mut out.matches);
+                self.match_sentence(&sentence, out.sentences, &mut out.matches, &mut scratch);
                 sentence.clear();
                 out.sentences += 1;
             }
@@ -218,20 +226,28 @@ impl LabelIndex {
             }
         });
         if any {
-            self.match_sentence(&sentence, out.sentences, &mut out.matches);
+            self.match_sentence(&sentence, out.sentences, &mut out.matches, &mut scratch);
             out.sentences += 1;
         }
         out
     }
 
-    fn match_sentence(&self, sentence: &[(u32, usize, usize)], number: u32, out: &mut Vec<SentenceMatch>) {
+    fn match_sentence(
+        &self,
+        sentence: &[(u32, usize, usize)],
+        number: u32,
+        out: &mut Vec<SentenceMatch>,
+        scratch: &mut Scratch,
+    ) {
         if sentence.is_empty() {
             return;
         }
-        let present: FxHashSet<u32> = sentence.iter().map(|t| t.0).collect();
+        let Scratch { present, best } = scratch;
+        present.clear();
+        present.extend(sentence.iter().map(|t| t.0));
         // Best term per concept in this sentence.
-        let mut best: FxHashMap<ConceptId, u32> = FxHashMap::default();
-        for &id in &present {
+        best.clear();
+        for &id in present.iter() {
             let Some(candidates) = self.by_key.get(&id) else { continue };
             for &ti in candidates {
                 let term = &self.terms[ti as usize];
@@ -252,7 +268,7 @@ impl LabelIndex {
                     .or_insert(ti);
             }
         }
-        let mut found: Vec<u32> = best.into_values().collect();
+        let mut found: Vec<u32> = best.values().copied().collect();
         found.sort_unstable_by_key(|&t| self.terms[t as usize].concept);
         for &ti in &found {
             let term = &self.terms[ti as usize];

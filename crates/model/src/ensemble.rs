@@ -467,22 +467,14 @@ impl TaggerModel {
         self.ensemble.as_ref()
     }
 
-    /// Every concept the ensemble scores for a text whose linear probabilities are `probs`, best first (ties by
+    /// Every concept the ensemble scores for a text whose linear decision values are `raw`, best first (ties by
     /// id).
-    pub(crate) fn fused(&self, e: &Ensemble, probs: &[f32], text: &str) -> Vec<Fused> {
+    pub(crate) fn fused(&self, e: &Ensemble, raw: &[f32], text: &str) -> Vec<Fused> {
         let Some(concepts) = &self.concepts else { return Vec::new() };
         let trained = self.classifier.trained();
         let n_labels = self.labels.len() as u32;
         // The linear model's best labels, as training saw them (out-of-fold lists of OOF_TOP).
-        let mut top: Vec<u32> =
-            (0..probs.len() as u32).filter(|&l| trained[l as usize] && probs[l as usize] > 0.0).collect();
-        let by = |a: &u32, b: &u32| probs[*b as usize].total_cmp(&probs[*a as usize]).then(a.cmp(b));
-        if top.len() > OOF_TOP {
-            top.select_nth_unstable_by(OOF_TOP - 1, by);
-            top.truncate(OOF_TOP);
-        }
-        top.sort_unstable_by(by);
-        let linear_top: Vec<(u32, f32)> = top.iter().map(|&l| (l, probs[l as usize])).collect();
+        let linear_top = self.classifier.best_probabilities(raw, OOF_TOP);
         let cands = e.lexical.candidates(text);
         let scores = e.lexical.score(&cands);
         let lex: Vec<(ConceptId, f32)> = cands.candidates.iter().map(|c| c.concept).zip(scores).collect();

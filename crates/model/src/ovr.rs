@@ -814,6 +814,27 @@ impl OvrModel {
         }
     }
 
+    /// The `k` trained labels of highest probability with probability above 0, best first (ties by label id),
+    /// from raw decision values. The calibration's sigmoid is one increasing function of `-(a·s + b)` for every
+    /// label, so the labels are ranked on that and only the `k` best pay for an `exp`.
+    pub fn best_probabilities(&self, raw: &[f32], k: usize) -> Vec<(u32, f32)> {
+        let logit = |l: usize| -(self.calibration[l].a * raw[l] + self.calibration[l].b);
+        let mut order: Vec<(f32, u32)> =
+            (0..raw.len().min(self.n_labels)).filter(|&l| self.trained[l]).map(|l| (logit(l), l as u32)).collect();
+        let by = |a: &(f32, u32), b: &(f32, u32)| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1));
+        if k > 0 && order.len() > k {
+            order.select_nth_unstable_by(k - 1, by);
+            order.truncate(k);
+        }
+        let mut out: Vec<(u32, f32)> = order
+            .into_iter()
+            .map(|(_, l)| (l, self.calibrated(l as usize, raw[l as usize])))
+            .filter(|&(_, p)| p > 0.0)
+            .collect();
+        out.sort_unstable_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        out
+    }
+
     fn calibrate_all(&self, scores: &mut [f32]) {
         for (l, s) in scores.iter_mut().enumerate() {
             *s = self.calibrated(l, *s);

@@ -616,12 +616,14 @@ impl TaggerModel {
 
     /// Tags for one text, best first.
     pub fn tag(&self, text: &str, decision: Decision) -> Vec<Tag<'_>> {
-        if let Some(e) = &self.ensemble {
-            let fused = self.fused(e, &self.probabilities(text), text);
-            return self.decide_fused(e, &fused, decision).into_iter().map(|t| self.named(t)).collect();
-        }
         let (mut cols, mut idx, mut val) = (Vec::new(), Vec::new(), Vec::new());
         self.vectorizer.transform_into(text, &mut cols, &mut idx, &mut val);
+        if let Some(e) = &self.ensemble {
+            let mut raw = vec![0.0; self.labels.len()];
+            self.classifier.decision_values(tagger_features::SparseRow { indices: &idx, data: &val }, &mut raw);
+            let fused = self.fused(e, &raw, text);
+            return self.decide_fused(e, &fused, decision).into_iter().map(|t| self.named(t)).collect();
+        }
         let mut scratch = Vec::new();
         self.classifier
             .tag_row(tagger_features::SparseRow { indices: &idx, data: &val }, decision, &mut scratch)
@@ -638,9 +640,6 @@ impl TaggerModel {
     /// Tags for many texts (in parallel, order kept): the same tags as [`tag`](Self::tag) on each, scored
     /// [`TAG_CHUNK`] documents at a time so that each weight row is read once per chunk.
     pub fn tag_batch(&self, texts: &[&str], decision: Decision) -> Vec<Vec<Tag<'_>>> {
-        if self.ensemble.is_some() {
-            return texts.par_iter().map(|t| self.tag(t, decision)).collect();
-        }
         texts
             .par_chunks(TAG_CHUNK)
             .flat_map_iter(|chunk| {
@@ -654,10 +653,27 @@ impl TaggerModel {
                     .collect();
                 let views: Vec<tagger_features::SparseRow<'_>> =
                     rows.iter().map(|(i, v)| tagger_features::SparseRow { indices: i, data: v }).collect();
-                self.classifier
+                if let Some(e) = &self.ensemble {
+                    let n = self.labels.len();
+                    let mut raw = vec![0.0; n * chunk.len()];
+                    self.classifier.decision_values_batch(&views, &mut raw);
+                    let tags: Vec<Vec<Tag<'_>>> = chunk
+                        .iter()
+                        .zip(raw.chunks_exact(n.max(1)))
+                        .map(|(text, raw)| {
+                            let fused = self.fused(e, raw, text);
+                            self.decide_fused(e, &fused, decision).into_iter().map(|t| self.named(t)).collect()
+                        })
+                        .collect();
+                    return tags.into_iter();
+                }
+                let tags: Vec<Vec<Tag<'_>>> = self
+                    .classifier
                     .tag_rows(&views, decision)
                     .into_iter()
                     .map(|tags| tags.into_iter().map(|t| self.named(t)).collect())
+                    .collect();
+                tags.into_iter()
             })
             .collect()
     }
@@ -668,13 +684,16 @@ impl TaggerModel {
         let ex = self.vectorizer.explain(text);
         let mut probs = vec![0.0; self.labels.len()];
         let row = tagger_features::SparseRow { indices: &ex.indices, data: &ex.data };
-        self.classifier.probabilities(row, &mut probs);
         let (chosen, fused) = match &self.ensemble {
             Some(e) => {
+                self.classifier.decision_values(row, &mut probs);
                 let fused = self.fused(e, &probs, text);
                 (self.decide_fused(e, &fused, decision), fused)
             }
-            None => (self.classifier.decide(&probs, decision), Vec::new()),
+            None => {
+                self.classifier.probabilities(row, &mut probs);
+                (self.classifier.decide(&probs, decision), Vec::new())
+            }
         };
         let n_labels = self.labels.len() as u32;
         chosen

@@ -773,6 +773,18 @@ fn tagging_computes_only_the_probabilities_it_needs_and_answers_as_if_it_compute
                 let got: Vec<(u32, f32)> = model.tag(&d.text, decision).into_iter().map(|t| (t.id, t.score)).collect();
                 assert_eq!(got, all, "{decision:?} on {}", d.id);
             }
+            // The ensemble's linear shortlist ranks on the calibration's logit and pays `exp` only for the k
+            // best: the same labels and probabilities as sorting every probability.
+            let probs = model.probabilities(&d.text);
+            let (mut cols, mut idx, mut val) = (Vec::new(), Vec::new(), Vec::new());
+            model.vectorizer().transform_into(&d.text, &mut cols, &mut idx, &mut val);
+            let mut raw = vec![0.0; probs.len()];
+            model.classifier().decision_values(tagger_features::SparseRow { indices: &idx, data: &val }, &mut raw);
+            let mut all: Vec<(u32, f32)> =
+                probs.iter().enumerate().map(|(l, &p)| (l as u32, p)).filter(|x| x.1 > 0.0).collect();
+            all.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+            all.truncate(5);
+            assert_eq!(model.classifier().best_probabilities(&raw, 5), all, "{}", d.id);
         }
         // Batches score documents feature by feature across the batch: same tags, same probabilities.
         let texts: Vec<&str> = docs.iter().map(|d| d.text.as_str()).chain(["", "x"]).collect();
