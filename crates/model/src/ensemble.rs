@@ -346,7 +346,10 @@ impl TaggerModel {
                 let ensemble = self.fit_ensemble(source, config);
                 self.classifier.forget_out_of_fold();
                 match ensemble {
-                    Ok(e) => self.ensemble = Some(e),
+                    Ok(e) => {
+                        self.meta.ensemble = Some(e.report.clone());
+                        self.ensemble = Some(e);
+                    }
                     // The data cannot train it (no label of the vocabulary occurs in the texts, say): the linear
                     // model alone, with the reason recorded. Errors of the source still stop training.
                     Err(ModelError::InvalidData(why)) => self.meta.ensemble_skipped = Some(why),
@@ -367,6 +370,7 @@ impl TaggerModel {
     ) -> Result<TaggerModel, ModelError> {
         let ensemble = self.fit_ensemble(source, config)?;
         self.classifier.forget_out_of_fold();
+        self.meta.ensemble = Some(ensemble.report.clone());
         self.ensemble = Some(ensemble);
         Ok(self)
     }

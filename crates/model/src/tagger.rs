@@ -239,6 +239,8 @@ pub struct TrainingMeta {
     pub vocabulary: Vec<String>,
     /// Why a model trained with a vocabulary has no ensemble although the configuration left it to the default.
     pub ensemble_skipped: Option<String>,
+    /// What fitting the lexical backend and the ensemble measured, when the model has them.
+    pub ensemble: Option<crate::EnsembleReport>,
 }
 
 /// The configuration actually used, every choice made explicit.

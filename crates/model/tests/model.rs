@@ -684,6 +684,7 @@ fn issue_11_the_ensemble_proposes_concepts_no_training_document_had_and_explains
     // Each rare concept's one document was scored by a fold model that never saw the concept: the stacker
     // learnt from those subjects as from unseen ones.
     assert_eq!(model.ensemble().unwrap().report.unseen_subject_rows, 9);
+    assert_eq!(model.meta.ensemble.as_ref(), Some(&model.ensemble().unwrap().report), "recorded for GetModel");
 
     // A document about concept 25, which no training document had.
     let (_, fresh) = lexical_fixture(10, 25..26, 99);
