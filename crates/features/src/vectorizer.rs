@@ -84,7 +84,18 @@ fn idf(n_docs: usize, df: u32) -> f32 {
 /// Calls `f(term, start, end)` for every term of `text`: word n-grams (n = 1..=ngram_max), which join their
 /// tokens with a space (tokens never contain whitespace) and span from the first token's start to the last
 /// one's end; then, if enabled, character n-grams of Han runs.
-fn for_each_term(tokenizer: &Tokenizer, cfg: &VectorizerConfig, text: &str, mut f: impl FnMut(&str, usize, usize)) {
+fn for_each_term(tokenizer: &Tokenizer, cfg: &VectorizerConfig, text: &str, f: impl FnMut(&str, usize, usize)) {
+    for_each_term_observed(tokenizer, cfg, text, f, |_, _, _| {});
+}
+
+/// [`for_each_term`], also showing every token to `observe` (before the terms it starts).
+fn for_each_term_observed(
+    tokenizer: &Tokenizer,
+    cfg: &VectorizerConfig,
+    text: &str,
+    mut f: impl FnMut(&str, usize, usize),
+    mut observe: impl FnMut(&str, usize, usize),
+) {
     let n = cfg.ngram_max as usize;
     let mut chars = CharGrams::new(cfg.char_ngram_max as usize);
     // Ring of the previous n-1 tokens (text, start), reused across tokens to avoid allocating per token.
@@ -92,6 +103,7 @@ fn for_each_term(tokenizer: &Tokenizer, cfg: &VectorizerConfig, text: &str, mut 
     let mut seen = 0usize;
     let mut buf = String::new();
     tokenizer.for_each_token(text, |tok, start, end| {
+        observe(tok, start, end);
         f(tok, start, end);
         if chars.n > 1 {
             chars.push_token(text, tok, start, end, &mut f);
@@ -454,12 +466,26 @@ impl Vectorizer {
 
     /// Transform one text into `(indices, data)`, reusing the caller's buffers (`cols` is scratch space).
     pub fn transform_into(&self, text: &str, cols: &mut Vec<u32>, indices: &mut Vec<u32>, data: &mut Vec<f32>) {
+        self.transform_into_observed(text, cols, indices, data, |_, _, _| {});
+    }
+
+    /// [`Vectorizer::transform_into`], also showing every token of the text to `observe` (its normalised form
+    /// and byte span), so that a caller needing the tokens too does not tokenize the text twice.
+    pub fn transform_into_observed(
+        &self,
+        text: &str,
+        cols: &mut Vec<u32>,
+        indices: &mut Vec<u32>,
+        data: &mut Vec<f32>,
+        observe: impl FnMut(&str, usize, usize),
+    ) {
         cols.clear();
-        for_each_term(&self.tokenizer, &self.state.config, text, |t, _, _| {
+        let column = |t: &str, _: usize, _: usize| {
             if let Some(c) = self.column(t) {
                 cols.push(c);
             }
-        });
+        };
+        for_each_term_observed(&self.tokenizer, &self.state.config, text, column, observe);
         cols.sort_unstable();
         self.weigh(cols, indices, data);
     }

@@ -69,8 +69,47 @@ pub struct TextMatches {
     pub matches: Vec<SentenceMatch>,
 }
 
+/// Label matching over a stream of tokens (see [`LabelIndex::matcher`]).
+#[derive(Debug)]
+pub struct Matcher<'a> {
+    index: &'a LabelIndex,
+    text: &'a str,
+    out: TextMatches,
+    /// (token id, start, end) of the current sentence's known tokens.
+    sentence: Vec<(u32, usize, usize)>,
+    scratch: Scratch,
+    last_end: usize,
+    any: bool,
+}
+
+impl Matcher<'_> {
+    /// The next token of the text: its normalised form and byte span, as the tokenizer gives them, in order.
+    pub fn token(&mut self, tok: &str, start: usize, end: usize) {
+        if self.any && self.text.get(self.last_end..start).is_some_and(|gap| gap.chars().any(ends_sentence)) {
+            self.index.match_sentence(&self.sentence, self.out.sentences, &mut self.out.matches, &mut self.scratch);
+            self.sentence.clear();
+            self.out.sentences += 1;
+        }
+        self.any = true;
+        self.last_end = end;
+        self.out.tokens += 1;
+        if let Some(&id) = self.index.dictionary.get(tok) {
+            self.sentence.push((id, start, end));
+        }
+    }
+
+    /// What the tokens matched.
+    pub fn finish(mut self) -> TextMatches {
+        if self.any {
+            self.index.match_sentence(&self.sentence, self.out.sentences, &mut self.out.matches, &mut self.scratch);
+            self.out.sentences += 1;
+        }
+        self.out
+    }
+}
+
 /// Buffers reused from sentence to sentence.
-#[derive(Default)]
+#[derive(Debug, Default)]
 struct Scratch {
     present: FxHashSet<u32>,
     best: FxHashMap<ConceptId, u32>,
@@ -206,30 +245,23 @@ impl LabelIndex {
     /// Find every indexed label in `text`: per sentence, each concept at most once (by its longest matching
     /// label, preferred labels first among equals).
     pub fn find(&self, text: &str) -> TextMatches {
-        let mut out = TextMatches::default();
-        // (token id, start, end) of the current sentence's known tokens.
-        let mut sentence: Vec<(u32, usize, usize)> = Vec::new();
-        let mut scratch = Scratch::default();
-        let mut last_end = 0usize;
-        let mut any = false;
-        self.tokenizer.for_each_token(text, |tok, start, end| {
-            if any && text.get(last_end..start).is_some_and(|gap| gap.chars().any(ends_sentence)) {
-                self.match_sentence(&sentence, out.sentences, &mut out.matches, &mut scratch);
-                sentence.clear();
-                out.sentences += 1;
-            }
-            any = true;
-            last_end = end;
-            out.tokens += 1;
-            if let Some(&id) = self.dictionary.get(tok) {
-                sentence.push((id, start, end));
-            }
-        });
-        if any {
-            self.match_sentence(&sentence, out.sentences, &mut out.matches, &mut scratch);
-            out.sentences += 1;
+        let mut m = self.matcher(text);
+        self.tokenizer.for_each_token(text, |tok, start, end| m.token(tok, start, end));
+        m.finish()
+    }
+
+    /// A matcher fed the tokens of `text` one by one, for a caller that tokenizes `text` anyway with this
+    /// index's tokenizer configuration (the tagger's vectorizer): [`LabelIndex::find`] without tokenizing twice.
+    pub fn matcher<'a>(&'a self, text: &'a str) -> Matcher<'a> {
+        Matcher {
+            index: self,
+            text,
+            out: TextMatches::default(),
+            sentence: Vec::new(),
+            scratch: Scratch::default(),
+            last_end: 0,
+            any: false,
         }
-        out
     }
 
     fn match_sentence(

@@ -19,7 +19,7 @@ mod error;
 mod index;
 
 pub use error::LexicalError;
-pub use index::{IndexedLabel, LabelIndex, SentenceMatch, TextMatches};
+pub use index::{IndexedLabel, LabelIndex, Matcher, SentenceMatch, TextMatches};
 
 use linfa::prelude::*;
 use ndarray::{Array1, Array2};
@@ -422,7 +422,11 @@ impl LexicalModel {
 
     /// The candidates of a text.
     pub fn candidates(&self, text: &str) -> DocCandidates {
-        let found = self.index.find(text);
+        self.candidates_of(self.index.find(text))
+    }
+
+    /// The candidates of what a [`Matcher`] found.
+    pub fn candidates_of(&self, found: TextMatches) -> DocCandidates {
         let mut by_concept: FxHashMap<ConceptId, Candidate> = FxHashMap::default();
         for m in &found.matches {
             let term = &self.index.terms[m.term as usize];

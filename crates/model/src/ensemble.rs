@@ -466,21 +466,45 @@ impl TaggerModel {
         Ensemble::fit(lexical, report, &rows, &subjects_per_doc, ec)
     }
 
+    /// Vectorize `text` into `idx`/`val` and, with an ensemble, find its lexical candidates from the same tokens
+    /// when the lexical backend tokenizes as the vectorizer does (it is built so; checked, since a stored
+    /// model could say otherwise), else by tokenizing again.
+    pub(crate) fn vectorize_and_match(
+        &self,
+        text: &str,
+        cols: &mut Vec<u32>,
+        idx: &mut Vec<u32>,
+        val: &mut Vec<f32>,
+    ) -> Option<DocCandidates> {
+        let Some(e) = &self.ensemble else {
+            self.vectorizer.transform_into(text, cols, idx, val);
+            return None;
+        };
+        let index = e.lexical.index();
+        if index.tokenizer().config() == self.vectorizer.tokenizer().config() {
+            let mut matcher = index.matcher(text);
+            self.vectorizer.transform_into_observed(text, cols, idx, val, |t, s, end| matcher.token(t, s, end));
+            Some(e.lexical.candidates_of(matcher.finish()))
+        } else {
+            self.vectorizer.transform_into(text, cols, idx, val);
+            Some(e.lexical.candidates(text))
+        }
+    }
+
     /// The ensemble, if the model has one.
     pub fn ensemble(&self) -> Option<&Ensemble> {
         self.ensemble.as_ref()
     }
 
-    /// Every concept the ensemble scores for a text whose linear decision values are `raw`, best first (ties by
-    /// id).
-    pub(crate) fn fused(&self, e: &Ensemble, raw: &[f32], text: &str) -> Vec<Fused> {
+    /// Every concept the ensemble scores for a text whose linear decision values are `raw` and lexical
+    /// candidates `cands`, best first (ties by id).
+    pub(crate) fn fused(&self, e: &Ensemble, raw: &[f32], cands: &DocCandidates) -> Vec<Fused> {
         let Some(concepts) = &self.concepts else { return Vec::new() };
         let trained = self.classifier.trained();
         let n_labels = self.labels.len() as u32;
         // The linear model's best labels, as training saw them (out-of-fold lists of OOF_TOP).
         let linear_top = self.classifier.best_probabilities(raw, OOF_TOP);
-        let cands = e.lexical.candidates(text);
-        let scores = e.lexical.score(&cands);
+        let scores = e.lexical.score(cands);
         let lex: Vec<(ConceptId, f32)> = cands.candidates.iter().map(|c| c.concept).zip(scores).collect();
         let known = |l: u32| trained[l as usize];
         let mut out: Vec<Fused> = stack_inputs(concepts, &known, &linear_top, &lex, e.linear_candidates)

@@ -619,11 +619,11 @@ impl TaggerModel {
     /// Tags for one text, best first.
     pub fn tag(&self, text: &str, decision: Decision) -> Vec<Tag<'_>> {
         let (mut cols, mut idx, mut val) = (Vec::new(), Vec::new(), Vec::new());
-        self.vectorizer.transform_into(text, &mut cols, &mut idx, &mut val);
-        if let Some(e) = &self.ensemble {
+        let cands = self.vectorize_and_match(text, &mut cols, &mut idx, &mut val);
+        if let (Some(e), Some(cands)) = (&self.ensemble, cands) {
             let mut raw = vec![0.0; self.labels.len()];
             self.classifier.decision_values(tagger_features::SparseRow { indices: &idx, data: &val }, &mut raw);
-            let fused = self.fused(e, &raw, text);
+            let fused = self.fused(e, &raw, &cands);
             return self.decide_fused(e, &fused, decision).into_iter().map(|t| self.named(t)).collect();
         }
         let mut scratch = Vec::new();
@@ -645,11 +645,12 @@ impl TaggerModel {
         texts
             .par_chunks(TAG_CHUNK)
             .flat_map_iter(|chunk| {
+                let mut candidates = Vec::new();
                 let rows: Vec<(Vec<u32>, Vec<f32>)> = chunk
                     .iter()
                     .map(|t| {
                         let (mut cols, mut idx, mut val) = (Vec::new(), Vec::new(), Vec::new());
-                        self.vectorizer.transform_into(t, &mut cols, &mut idx, &mut val);
+                        candidates.extend(self.vectorize_and_match(t, &mut cols, &mut idx, &mut val));
                         (idx, val)
                     })
                     .collect();
@@ -657,16 +658,16 @@ impl TaggerModel {
                     rows.iter().map(|(i, v)| tagger_features::SparseRow { indices: i, data: v }).collect();
                 if let Some(e) = &self.ensemble {
                     let n = self.labels.len();
-                    let mut raw = vec![0.0; n * chunk.len()];
-                    self.classifier.decision_values_batch(&views, &mut raw);
-                    let tags: Vec<Vec<Tag<'_>>> = chunk
-                        .iter()
-                        .zip(raw.chunks_exact(n.max(1)))
-                        .map(|(text, raw)| {
-                            let fused = self.fused(e, raw, text);
-                            self.decide_fused(e, &fused, decision).into_iter().map(|t| self.named(t)).collect()
-                        })
-                        .collect();
+                    let tags: Vec<Vec<Tag<'_>>> = self.classifier.with_decision_values(&views, |raw| {
+                        candidates
+                            .iter()
+                            .zip(raw.chunks_exact(n.max(1)))
+                            .map(|(cands, raw)| {
+                                let fused = self.fused(e, raw, cands);
+                                self.decide_fused(e, &fused, decision).into_iter().map(|t| self.named(t)).collect()
+                            })
+                            .collect()
+                    });
                     return tags.into_iter();
                 }
                 let tags: Vec<Vec<Tag<'_>>> = self
@@ -689,7 +690,7 @@ impl TaggerModel {
         let (chosen, fused) = match &self.ensemble {
             Some(e) => {
                 self.classifier.decision_values(row, &mut probs);
-                let fused = self.fused(e, &probs, text);
+                let fused = self.fused(e, &probs, &e.lexical().candidates(text));
                 (self.decide_fused(e, &fused, decision), fused)
             }
             None => {

@@ -717,6 +717,16 @@ fn issue_11_the_ensemble_proposes_concepts_no_training_document_had_and_explains
         back.tag_batch(&[text.as_str(), &held[0].text], Decision::ModelRule)[1],
         back.tag(&held[0].text, Decision::ModelRule)
     );
+    // Tagging matches labels on the vectorizer's own tokens; explaining tokenizes again for the matcher: the
+    // same tags and scores either way.
+    for d in held.iter().take(20).chain(&fresh) {
+        for decision in [Decision::ModelRule, Decision::TopK { k: 5, min_score: None }] {
+            let tagged: Vec<(u32, f32)> = model.tag(&d.text, decision).iter().map(|t| (t.id, t.score)).collect();
+            let explained: Vec<(u32, f32)> =
+                model.explain(&d.text, decision, 3).iter().map(|t| (t.id, t.score)).collect();
+            assert_eq!(tagged, explained, "{}", d.id);
+        }
+    }
 }
 
 #[test]
