@@ -103,8 +103,7 @@ pub fn run(args: Args) -> Result<()> {
     if let Some(r) = &subjects {
         pb.suspend(|| eprintln!("{}", describe_report(r)));
     }
-    if let Some(e) = model.ensemble() {
-        let r = &e.report;
+    if let (Some(e), Some(r)) = (model.ensemble(), &m.ensemble) {
         eprintln!(
             "lexical backend: {} labels, {:.1} candidates per document holding {:.1}% of the subjects; ensemble fitted \
              on {} out-of-fold documents: tags at fused probability ≥ {:.3}, at most {}",

@@ -161,8 +161,6 @@ pub struct Ensemble {
     pub max_tags: usize,
     /// The linear model's best labels considered per document.
     pub linear_candidates: usize,
-    /// What training measured.
-    pub report: EnsembleReport,
 }
 
 /// Figures from fitting the ensemble, recorded in the model.
@@ -192,14 +190,14 @@ pub(crate) struct StackRow {
 
 impl Ensemble {
     /// Fit the stacker on rows of `docs` documents whose documents have `subjects` subjects in all, and choose
-    /// the threshold and tag cap.
+    /// the threshold and tag cap; with what the fit measured (recorded in the model's metadata).
     pub(crate) fn fit(
         lexical: LexicalModel,
         lexical_report: LexicalReport,
         rows: &[StackRow],
         subjects_per_doc: &[usize],
         config: &EnsembleConfig,
-    ) -> Result<Ensemble, ModelError> {
+    ) -> Result<(Ensemble, EnsembleReport), ModelError> {
         let positives = rows.iter().filter(|r| r.positive).count();
         if positives == 0 || positives == rows.len() {
             return Err(ModelError::InvalidData(format!(
@@ -231,17 +229,7 @@ impl Ensemble {
             threshold: 0.5,
             max_tags: percentile(subjects_per_doc, 0.95).max(1),
             linear_candidates: config.linear_candidates,
-            report: EnsembleReport {
-                lexical: lexical_report,
-                docs: subjects_per_doc.len(),
-                rows: rows.len(),
-                // Input 5 is the flag "the linear model has an opinion".
-                unseen_subject_rows: rows.iter().filter(|r| r.positive && r.features[5] == 0.0).count(),
-                micro_f1: 0.0,
-                weights: Vec::new(),
-            },
         };
-        ensemble.report.weights = ensemble.weights.clone();
         // Fused scores per document, best first.
         let n_docs = subjects_per_doc.len();
         let mut per_doc: Vec<Vec<(f32, bool)>> = vec![Vec::new(); n_docs];
@@ -254,8 +242,16 @@ impl Ensemble {
         let subjects: usize = subjects_per_doc.iter().sum();
         let (threshold, f1) = best_threshold(&per_doc, subjects, ensemble.max_tags);
         ensemble.threshold = threshold;
-        ensemble.report.micro_f1 = f1;
-        Ok(ensemble)
+        let report = EnsembleReport {
+            lexical: lexical_report,
+            docs: subjects_per_doc.len(),
+            rows: rows.len(),
+            // Input 5 is the flag "the linear model has an opinion".
+            unseen_subject_rows: rows.iter().filter(|r| r.positive && r.features[5] == 0.0).count(),
+            micro_f1: f1,
+            weights: ensemble.weights.clone(),
+        };
+        Ok((ensemble, report))
     }
 
     /// The fused probability of one concept.
@@ -343,16 +339,14 @@ impl TaggerModel {
                 Ok(self)
             }
             None => {
-                let ensemble = self.fit_ensemble(source, config);
-                self.classifier.forget_out_of_fold();
-                match ensemble {
-                    Ok(e) => {
-                        self.meta.ensemble = Some(e.report.clone());
-                        self.ensemble = Some(e);
-                    }
+                match self.fit_ensemble(source, config) {
+                    Ok(fitted) => self.attach_ensemble(fitted),
                     // The data cannot train it (no label of the vocabulary occurs in the texts, say): the linear
                     // model alone, with the reason recorded. Errors of the source still stop training.
-                    Err(ModelError::InvalidData(why)) => self.meta.ensemble_skipped = Some(why),
+                    Err(ModelError::InvalidData(why)) => {
+                        self.classifier.forget_out_of_fold();
+                        self.meta.ensemble_skipped = Some(why);
+                    }
                     Err(e) => return Err(e),
                 }
                 Ok(self)
@@ -368,14 +362,24 @@ impl TaggerModel {
         source: &dyn TrainingSource,
         config: &TrainConfig,
     ) -> Result<TaggerModel, ModelError> {
-        let ensemble = self.fit_ensemble(source, config)?;
-        self.classifier.forget_out_of_fold();
-        self.meta.ensemble = Some(ensemble.report.clone());
-        self.ensemble = Some(ensemble);
+        let fitted = self.fit_ensemble(source, config)?;
+        self.attach_ensemble(fitted);
         Ok(self)
     }
 
-    fn fit_ensemble(&self, source: &dyn TrainingSource, config: &TrainConfig) -> Result<Ensemble, ModelError> {
+    /// Keep a fitted ensemble, record what its fit measured, and drop the out-of-fold probabilities it was
+    /// fitted on.
+    fn attach_ensemble(&mut self, (ensemble, report): (Ensemble, EnsembleReport)) {
+        self.classifier.forget_out_of_fold();
+        self.meta.ensemble = Some(report);
+        self.ensemble = Some(ensemble);
+    }
+
+    fn fit_ensemble(
+        &self,
+        source: &dyn TrainingSource,
+        config: &TrainConfig,
+    ) -> Result<(Ensemble, EnsembleReport), ModelError> {
         let Some(concepts) = &self.concepts else {
             return Err(ModelError::InvalidParams("the lexical backend needs a vocabulary".into()));
         };

@@ -277,8 +277,9 @@ impl Fit<SparseRecords, LabelSets, ModelError> for ValidOvrParams {
         let all: Vec<u32> = (0..n as u32).collect();
         // The calibration fold of each document (with one held-out slice: 0 for the slice, 1 for the rest).
         let mut fold_of = vec![0usize; if folds > 0 { n } else { 0 }];
+        // With one held-out slice: its size.
+        let h = self.holdout_docs.min(n / 10).max(1);
         if holdout {
-            let h = self.holdout_docs.min(n / 10).max(1);
             perm[h..].iter().for_each(|&d| fold_of[d as usize] = 1);
         } else if folds > 0 {
             for (k, &d) in perm.iter().enumerate() {
@@ -287,7 +288,6 @@ impl Fit<SparseRecords, LabelSets, ModelError> for ValidOvrParams {
         }
         // (training rows, held-out rows) of each calibration split, both sorted.
         let splits: Vec<(Vec<u32>, Vec<u32>)> = if holdout {
-            let h = self.holdout_docs.min(n / 10).max(1);
             let (mut test, mut train) = (perm[..h].to_vec(), perm[h..].to_vec());
             test.sort_unstable();
             train.sort_unstable();

@@ -239,7 +239,8 @@ pub struct TrainingMeta {
     pub vocabulary: Vec<String>,
     /// Why a model trained with a vocabulary has no ensemble although the configuration left it to the default.
     pub ensemble_skipped: Option<String>,
-    /// What fitting the lexical backend and the ensemble measured, when the model has them.
+    /// What fitting the lexical backend and the ensemble measured, when the model has them (kept here only, in
+    /// the JSON header that GetModel shows).
     pub ensemble: Option<crate::EnsembleReport>,
 }
 
