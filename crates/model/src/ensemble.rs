@@ -23,6 +23,10 @@ pub struct EnsembleConfig {
     /// Add the lexical backend and fuse it with the linear model. `None` = yes when the model is trained with a
     /// vocabulary (it needs one: the labels it matches come from it).
     pub lexical: Option<bool>,
+    /// Let the linear model's probabilities into the fused score (the default). `false` with the lexical backend
+    /// tags by the lexical backend alone (still through the stacker, threshold and tag cap fitted on the
+    /// training documents), to measure it on its own or for a vocabulary whose training documents are few.
+    pub linear: bool,
     /// The lexical backend's parameters (its languages default to the documents' language, else the
     /// vocabulary's main language).
     pub lexical_params: LexicalParams,
@@ -41,6 +45,7 @@ impl Default for EnsembleConfig {
     fn default() -> Self {
         Self {
             lexical: None,
+            linear: true,
             lexical_params: LexicalParams::default(),
             linear_candidates: 30,
             alpha: 1e-4,
@@ -159,7 +164,8 @@ pub struct Ensemble {
     pub threshold: f32,
     /// At most this many tags by the model's rule (the 95th percentile of subjects per training document).
     pub max_tags: usize,
-    /// The linear model's best labels considered per document.
+    /// The linear model's best labels considered per document; 0 when the ensemble leaves the linear model out
+    /// (the lexical backend alone: see [`EnsembleConfig::linear`]).
     pub linear_candidates: usize,
 }
 
@@ -228,7 +234,7 @@ impl Ensemble {
             intercept: sign * fitted.intercept() + rate.ln(),
             threshold: 0.5,
             max_tags: percentile(subjects_per_doc, 0.95).max(1),
-            linear_candidates: config.linear_candidates,
+            linear_candidates: if config.linear { config.linear_candidates } else { 0 },
         };
         // Fused scores per document, best first.
         let n_docs = subjects_per_doc.len();
@@ -316,8 +322,9 @@ pub(crate) struct Fused {
     pub id: u32,
     /// Fused probability.
     pub score: f32,
-    /// The lexical backend's probability and matched spans, when it found the concept.
-    pub lexical: Option<(f32, Vec<(usize, usize)>)>,
+    /// The lexical backend's probability and the concept's index in the document's candidates (whose matched
+    /// spans explain it), when it found the concept.
+    pub lexical: Option<(f32, usize)>,
 }
 
 impl TaggerModel {
@@ -392,6 +399,13 @@ impl TaggerModel {
         };
         let vocab = &concepts.vocab;
         let ec = &config.ensemble;
+        if ec.linear && ec.linear_candidates == 0 {
+            return Err(ModelError::InvalidParams(
+                "ensemble.linear_candidates must be at least 1 (to leave the linear model out, set ensemble.linear \
+                 to false)"
+                    .into(),
+            ));
+        }
         let mut params = ec.lexical_params.clone();
         if params.languages.is_empty() {
             let text_language = config
@@ -455,11 +469,12 @@ impl TaggerModel {
             let (cands, g) = (&docs[d as usize], &gold[d as usize]);
             subjects_per_doc.push(g.len());
             let key = fold_keys.binary_search(&fold_of_doc[d as usize]).unwrap_or(0);
-            let known = |l: u32| trained[l as usize] && total[l as usize] > positives[key][l as usize];
+            let known = |l: u32| ec.linear && trained[l as usize] && total[l as usize] > positives[key][l as usize];
             let linear_top: Vec<(u32, f32)> = oof.top[k].iter().copied().filter(|&(l, _)| known(l)).collect();
             let scores = lexical.score_training(cands, g);
             let lex: Vec<(ConceptId, f32)> = cands.candidates.iter().map(|c| c.concept).zip(scores).collect();
-            for input in stack_inputs(concepts, &known, &linear_top, &lex, ec.linear_candidates) {
+            let linear_candidates = if ec.linear { ec.linear_candidates } else { 0 };
+            for input in stack_inputs(concepts, &known, &linear_top, &lex, linear_candidates) {
                 rows.push(StackRow {
                     doc: k as u32,
                     features: input.features,
@@ -506,17 +521,19 @@ impl TaggerModel {
         let Some(concepts) = &self.concepts else { return Vec::new() };
         let trained = self.classifier.trained();
         let n_labels = self.labels.len() as u32;
-        // The linear model's best labels, as training saw them (out-of-fold lists of OOF_TOP).
-        let linear_top = self.classifier.best_probabilities(raw, OOF_TOP);
+        // The linear model's best labels, as training saw them (out-of-fold lists of OOF_TOP); none when the
+        // ensemble leaves the linear model out.
+        let linear = e.linear_candidates > 0;
+        let linear_top = if linear { self.classifier.best_probabilities(raw, OOF_TOP) } else { Vec::new() };
         let scores = e.lexical.score(cands);
         let lex: Vec<(ConceptId, f32)> = cands.candidates.iter().map(|c| c.concept).zip(scores).collect();
-        let known = |l: u32| trained[l as usize];
+        let known = |l: u32| linear && trained[l as usize];
         let mut out: Vec<Fused> = stack_inputs(concepts, &known, &linear_top, &lex, e.linear_candidates)
             .into_iter()
             .map(|input| Fused {
                 id: input.label.unwrap_or(n_labels + input.concept),
                 score: e.fuse(&input.features),
-                lexical: input.candidate.map(|i| (lex[i].1, cands.candidates[i].spans.clone())),
+                lexical: input.candidate.map(|i| (lex[i].1, i)),
             })
             .collect();
         out.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.id.cmp(&b.id)));

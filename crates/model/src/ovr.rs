@@ -838,9 +838,29 @@ impl OvrModel {
     /// label, so the labels are ranked on that and only the `k` best pay for an `exp`.
     pub fn best_probabilities(&self, raw: &[f32], k: usize) -> Vec<(u32, f32)> {
         let logit = |l: usize| -(self.calibration[l].a * raw[l] + self.calibration[l].b);
-        let mut order: Vec<(f32, u32)> =
-            (0..raw.len().min(self.n_labels)).filter(|&l| self.trained[l]).map(|l| (logit(l), l as u32)).collect();
         let by = |a: &(f32, u32), b: &(f32, u32)| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1));
+        let labels = (0..raw.len().min(self.n_labels)).filter(|&l| self.trained[l]);
+        let mut order: Vec<(f32, u32)> = if k == 0 {
+            labels.map(|l| (logit(l), l as u32)).collect()
+        } else {
+            // Bounded selection: keep at most 2k entries, cut back to the k best whenever full. Labels arrive
+            // by increasing id, so one whose logit does not beat the k-th kept one ranks after all k of them.
+            let mut kept: Vec<(f32, u32)> = Vec::with_capacity(2 * k);
+            let mut floor = f32::NEG_INFINITY;
+            for l in labels {
+                let x = logit(l);
+                if kept.len() >= k && x <= floor {
+                    continue;
+                }
+                kept.push((x, l as u32));
+                if kept.len() == 2 * k {
+                    kept.select_nth_unstable_by(k - 1, by);
+                    kept.truncate(k);
+                    floor = kept[k - 1].0;
+                }
+            }
+            kept
+        };
         if k > 0 && order.len() > k {
             order.select_nth_unstable_by(k - 1, by);
             order.truncate(k);

@@ -13,6 +13,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use tagger_features::{CsrMatrix, DfCounter, Vectorizer, VectorizerConfig};
+use tagger_lexical::DocCandidates;
 use tagger_tokenize::{Filter, LanguageVote, ScriptStats, Segmenter, TokenizerConfig};
 
 /// Everything `tagger train` can be told. Every field is optional in the JSON file; what is left out is chosen
@@ -622,8 +623,11 @@ impl TaggerModel {
         let (mut cols, mut idx, mut val) = (Vec::new(), Vec::new(), Vec::new());
         let cands = self.vectorize_and_match(text, &mut cols, &mut idx, &mut val);
         if let (Some(e), Some(cands)) = (&self.ensemble, cands) {
-            let mut raw = vec![0.0; self.labels.len()];
-            self.classifier.decision_values(tagger_features::SparseRow { indices: &idx, data: &val }, &mut raw);
+            let mut raw = Vec::new();
+            if e.linear_candidates > 0 {
+                raw.resize(self.labels.len(), 0.0);
+                self.classifier.decision_values(tagger_features::SparseRow { indices: &idx, data: &val }, &mut raw);
+            }
             let fused = self.fused(e, &raw, &cands);
             return self.decide_fused(e, &fused, decision).into_iter().map(|t| self.named(t)).collect();
         }
@@ -659,16 +663,18 @@ impl TaggerModel {
                     rows.iter().map(|(i, v)| tagger_features::SparseRow { indices: i, data: v }).collect();
                 if let Some(e) = &self.ensemble {
                     let n = self.labels.len();
-                    let tags: Vec<Vec<Tag<'_>>> = self.classifier.with_decision_values(&views, |raw| {
-                        candidates
-                            .iter()
-                            .zip(raw.chunks_exact(n.max(1)))
-                            .map(|(cands, raw)| {
-                                let fused = self.fused(e, raw, cands);
-                                self.decide_fused(e, &fused, decision).into_iter().map(|t| self.named(t)).collect()
-                            })
-                            .collect()
-                    });
+                    let tag = |raw: &[f32], cands: &DocCandidates| -> Vec<Tag<'_>> {
+                        let fused = self.fused(e, raw, cands);
+                        self.decide_fused(e, &fused, decision).into_iter().map(|t| self.named(t)).collect()
+                    };
+                    let tags: Vec<Vec<Tag<'_>>> = if e.linear_candidates == 0 {
+                        // The lexical backend alone: the linear model is not consulted.
+                        candidates.iter().map(|cands| tag(&[], cands)).collect()
+                    } else {
+                        self.classifier.with_decision_values(&views, |raw| {
+                            candidates.iter().zip(raw.chunks_exact(n.max(1))).map(|(c, raw)| tag(raw, c)).collect()
+                        })
+                    };
                     return tags.into_iter();
                 }
                 let tags: Vec<Vec<Tag<'_>>> = self
@@ -688,10 +694,11 @@ impl TaggerModel {
         let ex = self.vectorizer.explain(text);
         let mut probs = vec![0.0; self.labels.len()];
         let row = tagger_features::SparseRow { indices: &ex.indices, data: &ex.data };
+        let cands = self.ensemble.as_ref().map(|e| e.lexical().candidates(text)).unwrap_or_default();
         let (chosen, fused) = match &self.ensemble {
             Some(e) => {
                 self.classifier.decision_values(row, &mut probs);
-                let fused = self.fused(e, &probs, &e.lexical().candidates(text));
+                let fused = self.fused(e, &probs, &cands);
                 (self.decide_fused(e, &fused, decision), fused)
             }
             None => {
@@ -704,11 +711,12 @@ impl TaggerModel {
             .into_iter()
             .map(|(l, score)| {
                 // The lexical backend's evidence: the words of the text its labels matched.
-                let lexical = fused.iter().find(|f| f.id == l).and_then(|f| f.lexical.as_ref()).map(|(p, spans)| {
+                let lexical = fused.iter().find(|f| f.id == l).and_then(|f| f.lexical).map(|(p, i)| {
+                    let spans = &cands.candidates[i].spans;
                     let words: Vec<&str> = spans.iter().filter_map(|&(s, e)| text.get(s..e)).collect();
                     TermEvidence {
                         term: format!("label match: {}", words.join(" ")),
-                        contribution: *p,
+                        contribution: p,
                         spans: spans.clone(),
                     }
                 });

@@ -743,6 +743,43 @@ fn issue_11_ensemble_training_is_deterministic_and_configurable() {
         ..config.clone()
     };
     assert!(train_with_vocabulary(&vocab, &docs, &off).ensemble().is_none());
+    // The lexical backend alone: the linear model is not consulted, so every tag is a concept whose label the
+    // text names; documents name their subject twice and another concept once, which the stacker learns.
+    let alone = TrainConfig {
+        ensemble: tagger_model::EnsembleConfig { lexical: Some(true), linear: false, ..Default::default() },
+        ..config.clone()
+    };
+    let lexical = train_with_vocabulary(&vocab, &docs, &alone);
+    let e = lexical.ensemble().expect("lexical alone is an ensemble of one backend");
+    assert_eq!(e.linear_candidates, 0);
+    let (_, held) = lexical_fixture(40, 0..20, 5);
+    for d in &held {
+        let named: Vec<&str> = e
+            .lexical()
+            .candidates(&d.text)
+            .candidates
+            .iter()
+            .map(|c| vocab.concepts()[c.concept as usize].uri.as_str())
+            .collect();
+        let tags = lexical.tag(&d.text, Decision::TopK { k: 10, min_score: None });
+        assert!(!tags.is_empty() && tags.iter().all(|t| named.contains(&t.label)), "{tags:?} / {named:?}");
+        assert_eq!(
+            lexical.tag_batch(&[d.text.as_str()], Decision::ModelRule)[0],
+            lexical.tag(&d.text, Decision::ModelRule)
+        );
+    }
+    let r = evaluate(&lexical, &held);
+    assert!(r.micro_f1 > 0.9, "lexical alone: micro-F1 {}", r.micro_f1);
+    // The linear model in the ensemble needs at least one candidate.
+    let none = TrainConfig {
+        ensemble: tagger_model::EnsembleConfig { linear_candidates: 0, ..Default::default() },
+        ..config.clone()
+    };
+    let (texts, labels) = split(&docs);
+    let fitted =
+        TaggerModel::train(&texts, &labels, &none, &|_| {}).unwrap().with_vocabulary(vocab.clone(), "en").unwrap();
+    let err = fitted.with_backends(&tagger_model::InMemory { texts: &texts, labels: &labels }, &none).unwrap_err();
+    assert!(err.to_string().contains("linear_candidates"), "{err}");
     // Asking for the lexical backend without a vocabulary is an error, not a silent linear model.
     let on =
         TrainConfig { ensemble: tagger_model::EnsembleConfig { lexical: Some(true), ..Default::default() }, ..config };
@@ -794,8 +831,11 @@ fn tagging_computes_only_the_probabilities_it_needs_and_answers_as_if_it_compute
             let mut all: Vec<(u32, f32)> =
                 probs.iter().enumerate().map(|(l, &p)| (l as u32, p)).filter(|x| x.1 > 0.0).collect();
             all.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
-            all.truncate(5);
-            assert_eq!(model.classifier().best_probabilities(&raw, 5), all, "{}", d.id);
+            // Small k exercise the bounded selection's cut-backs (every 2k labels).
+            for k in [1, 2, 5] {
+                let best: Vec<(u32, f32)> = all.iter().copied().take(k).collect();
+                assert_eq!(model.classifier().best_probabilities(&raw, k), best, "k={k} on {}", d.id);
+            }
         }
         // Batches score documents feature by feature across the batch: same tags, same probabilities.
         let texts: Vec<&str> = docs.iter().map(|d| d.text.as_str()).chain(["", "x"]).collect();
