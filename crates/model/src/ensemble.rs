@@ -30,7 +30,9 @@ pub struct EnsembleConfig {
     /// The lexical backend's parameters (its languages default to the documents' language, else the
     /// vocabulary's main language).
     pub lexical_params: LexicalParams,
-    /// The linear model's best labels considered per document, next to the lexical candidates.
+    /// The linear model's best labels considered per document, next to the lexical candidates. 10 was chosen by
+    /// 5-fold `tagger cv` on the training sets of both Finnish library corpora (5, 10, 15, 20, 30 compared):
+    /// fewer rows of the linear model's long tail let the stacker separate its best few, which raised P@1.
     pub linear_candidates: usize,
     /// L2 penalty of the stacker.
     pub alpha: f64,
@@ -47,7 +49,7 @@ impl Default for EnsembleConfig {
             lexical: None,
             linear: true,
             lexical_params: LexicalParams::default(),
-            linear_candidates: 30,
+            linear_candidates: 10,
             alpha: 1e-4,
             max_rows: 200_000,
         }
