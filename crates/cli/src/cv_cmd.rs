@@ -70,6 +70,8 @@ pub fn run(args: Args) -> Result<()> {
             "fold_micro_f1": cv.fold_micro_f1,
             "mean_micro_f1": cv.mean_micro_f1(),
             "sd_micro_f1": cv.sd_micro_f1(),
+            "unseen_subjects": cv.unseen_subjects,
+            "unseen_r_at_5": cv.unseen_r_at_5,
             "seconds": seconds,
         });
         writeln!(out, "{v}")?;
@@ -96,5 +98,8 @@ pub fn run(args: Args) -> Result<()> {
         cv.mean_micro_f1(),
         cv.sd_micro_f1()
     )?;
+    if cv.unseen_subjects > 0 {
+        writeln!(out, "unseen      {} subjects no training fold had; R@5 {:.4}", cv.unseen_subjects, cv.unseen_r_at_5)?;
+    }
     crate::common::emit(&out)
 }

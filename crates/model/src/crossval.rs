@@ -18,6 +18,13 @@ pub struct CrossValidation {
     pub pooled: Report,
     /// Micro-F1 of each fold on its own (spread between folds shows how much a difference can be noise).
     pub fold_micro_f1: Vec<f64>,
+    /// Subjects of held-out documents that their fold's training documents never had (only a lexical backend can
+    /// propose them), and the share of them in their document's top 5.
+    #[serde(default)]
+    pub unseen_subjects: usize,
+    /// Recall@5 of those subjects.
+    #[serde(default)]
+    pub unseen_r_at_5: f64,
 }
 
 impl CrossValidation {
@@ -77,6 +84,7 @@ pub fn cross_validate(
     let mut selected: Vec<Vec<String>> = vec![Vec::new(); texts.len()];
     let mut ranked: Vec<Vec<String>> = vec![Vec::new(); texts.len()];
     let mut fold_micro_f1 = Vec::with_capacity(folds);
+    let (mut unseen_hits, mut unseen_subjects) = (0.0f64, 0usize);
     let quiet = |_: Stage| {};
     for f in 0..folds {
         progress(f);
@@ -98,11 +106,16 @@ pub fn cross_validate(
         let rank = names(model.tag_batch(&held_texts, Decision::TopK { k: 10, min_score: None }));
         let gold: Vec<Vec<String>> = held.iter().map(|&d| labels[d].clone()).collect();
         fold_micro_f1.push(metrics::evaluate(&gold, &sel, &rank).micro_f1);
+        let seen: std::collections::HashSet<&str> = model.labels().iter().map(String::as_str).collect();
+        let (r5, n) = metrics::unseen_recall_at(&gold, &rank, &|s| seen.contains(s), 5);
+        unseen_hits += r5 * n as f64;
+        unseen_subjects += n;
         for ((d, s), r) in held.into_iter().zip(sel).zip(rank) {
             selected[d] = s;
             ranked[d] = r;
         }
     }
     let pooled = metrics::evaluate(labels, &selected, &ranked);
-    Ok(CrossValidation { folds, pooled, fold_micro_f1 })
+    let unseen_r_at_5 = if unseen_subjects == 0 { 0.0 } else { unseen_hits.round() / unseen_subjects as f64 };
+    Ok(CrossValidation { folds, pooled, fold_micro_f1, unseen_subjects, unseen_r_at_5 })
 }

@@ -704,6 +704,13 @@ fn issue_11_the_ensemble_proposes_concepts_no_training_document_had_and_explains
     assert_eq!(words.join(" "), format!("{label} {label}"));
     assert_eq!(matched.term, format!("label match: {label} {label}"));
 
+    // Cross-validation counts the subjects a fold's training documents never had (each rare concept's one
+    // document, when it is held out) and how many of them the fold model still ranks in the top 5.
+    let (texts, labels) = split(&docs);
+    let cv = tagger_model::cross_validate(&texts, &labels, &TrainConfig::default(), Some(&vocab), 3, &|_| {}).unwrap();
+    assert_eq!(cv.unseen_subjects, 9, "the nine rare concepts left");
+    assert!(cv.unseen_r_at_5 > 0.5, "unseen R@5 {}", cv.unseen_r_at_5);
+
     // Training documents' subjects are found by the model's rule.
     let (_, held) = lexical_fixture(60, 0..20, 8);
     let r = evaluate(&model, &held);
