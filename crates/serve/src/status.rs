@@ -97,6 +97,41 @@ pub fn code_of<T>(r: &Result<T, ServeError>) -> Code {
     }
 }
 
+/// The HTTP status and problem title a service error gets on the REST API (`annif.rs`): Annif's codes where
+/// Annif has one (404 unknown project, 400 bad request, 503 cannot take the work), 413 for a text over the
+/// server's limit, 504 for a passed deadline.
+pub fn http_status_of(e: &ServeError) -> (http::StatusCode, &'static str) {
+    use http::StatusCode as S;
+    match e {
+        ServeError::ModelNotFound(_) => (S::NOT_FOUND, "Project not found"),
+        ServeError::DocTooLarge { .. } | ServeError::MessageTooLarge(_) => (S::PAYLOAD_TOO_LARGE, "Payload Too Large"),
+        ServeError::TooManyDocs { .. } | ServeError::BadMinScore(_) | ServeError::BadLanguage(_) => {
+            (S::BAD_REQUEST, "Bad Request")
+        }
+        ServeError::QueueFull { .. } | ServeError::NoModel | ServeError::ShuttingDown => {
+            (S::SERVICE_UNAVAILABLE, "Service unavailable")
+        }
+        ServeError::Deadline => (S::GATEWAY_TIMEOUT, "Gateway Timeout"),
+        ServeError::Internal(_) => (S::INTERNAL_SERVER_ERROR, "Internal Server Error"),
+    }
+}
+
+/// The gRPC code an HTTP answer of the REST API is counted under in the request metrics.
+pub fn code_of_http(status: http::StatusCode) -> Code {
+    use http::StatusCode as S;
+    match status {
+        s if s.is_success() => Code::Ok,
+        S::NOT_FOUND => Code::NotFound,
+        S::UNAUTHORIZED => Code::Unauthenticated,
+        S::FORBIDDEN => Code::PermissionDenied,
+        S::PAYLOAD_TOO_LARGE => Code::InvalidArgument,
+        S::SERVICE_UNAVAILABLE => Code::Unavailable,
+        S::GATEWAY_TIMEOUT => Code::DeadlineExceeded,
+        s if s.is_client_error() => Code::InvalidArgument,
+        _ => Code::Internal,
+    }
+}
+
 /// gRPC says an over-size message is RESOURCE_EXHAUSTED; tonic's decoder reports OUT_OF_RANGE. Rewrite it.
 pub fn fix_decode_status(s: Status) -> Status {
     if s.code() == Code::OutOfRange && s.message().contains("message length too large") {

@@ -171,7 +171,7 @@ async fn tls_answers_clients_that_trust_the_certificate() {
 async fn http_get(addr: std::net::SocketAddr, path: &str) -> String {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
-    s.write_all(format!("GET {path} HTTP/1.1\r\nHost: x\r\n\r\n").as_bytes()).await.unwrap();
+    s.write_all(format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").as_bytes()).await.unwrap();
     let mut out = String::new();
     s.read_to_string(&mut out).await.unwrap();
     out
@@ -503,6 +503,193 @@ async fn issue_10_a_vocabulary_model_answers_with_concepts_in_the_language_asked
     assert_eq!(info.language, "fi");
     assert_eq!(info.vocabulary_languages, ["fi", "en"]);
     assert_eq!(info.concept_count, 10);
+    running.shutdown().await.unwrap();
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// One HTTP/1.1 exchange on a fresh connection: (status, content type, body).
+async fn http(
+    addr: std::net::SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> (u16, String, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let mut head =
+        format!("{method} {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: {}\r\n", body.len());
+    for (k, v) in headers {
+        head.push_str(&format!("{k}: {v}\r\n"));
+    }
+    head.push_str("\r\n");
+    s.write_all(head.as_bytes()).await.unwrap();
+    s.write_all(body).await.unwrap();
+    let mut out = Vec::new();
+    s.read_to_end(&mut out).await.unwrap();
+    let out = String::from_utf8(out).unwrap();
+    let (head, body) = out.split_once("\r\n\r\n").unwrap();
+    let status = head.split(' ').nth(1).unwrap().parse().unwrap();
+    let content_type = head
+        .lines()
+        .find_map(|l| l.to_ascii_lowercase().strip_prefix("content-type: ").map(str::to_owned))
+        .unwrap_or_default();
+    (status, content_type, body.to_owned())
+}
+
+/// `application/x-www-form-urlencoded` encoding of form fields.
+fn form(fields: &[(&str, &str)]) -> String {
+    let enc = |s: &str| -> String {
+        s.bytes()
+            .map(|b| match b {
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+                b' ' => "+".to_owned(),
+                _ => format!("%{b:02X}"),
+            })
+            .collect()
+    };
+    fields.iter().map(|(k, v)| format!("{}={}", enc(k), enc(v))).collect::<Vec<_>>().join("&")
+}
+
+const FORM: (&str, &str) = ("Content-Type", "application/x-www-form-urlencoded");
+const JSON: (&str, &str) = ("Content-Type", "application/json");
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn issue_15_annif_rest_api_answers_like_the_library_with_annifs_errors() {
+    let (dir, all, model) = vocabulary_repo("annif");
+    let mut cfg = config(&dir);
+    cfg.max_doc_bytes = 20_000;
+    let running = tagger_serve::start(cfg).await.unwrap();
+    let web = running.metrics_addr.unwrap();
+    let json = |s: &str| -> serde_json::Value { serde_json::from_str(s).unwrap() };
+
+    let (status, ctype, body) = http(web, "GET", "/v1/", &[], b"").await;
+    assert_eq!((status, ctype.as_str()), (200, "application/json"));
+    assert!(json(&body)["title"].as_str().unwrap().contains("Annif REST API"));
+    let projects = json(&http(web, "GET", "/v1/projects", &[], b"").await.2);
+    let p = &projects["projects"][0];
+    assert_eq!(p["project_id"], "yso");
+    assert_eq!(p["backend"]["backend_id"], "tagger-linear");
+    assert_eq!(p["vocab"]["languages"], serde_json::json!(["fi", "en"]));
+    assert_eq!(p["vocab"]["size"], 10);
+    assert_eq!(p["vocab_language"], "fi");
+    assert_eq!(json(&http(web, "GET", "/v1/projects/yso", &[], b"").await.2), *p);
+    let vocabs = json(&http(web, "GET", "/v1/vocabs", &[], b"").await.2);
+    assert_eq!(vocabs["vocabs"][0], p["vocab"]);
+
+    // Suggestions: the library's top `limit` tags, as concepts named in the language asked for.
+    let text = &all[210].text;
+    for (language, prefix) in [(None, "SUBJECT 000"), (Some("en"), "subject ")] {
+        let mut fields = vec![("text", text.as_str()), ("limit", "3")];
+        fields.extend(language.map(|l| ("language", l)));
+        let (status, _, body) = http(web, "POST", "/v1/projects/yso/suggest", &[FORM], form(&fields).as_bytes()).await;
+        assert_eq!(status, 200, "{body}");
+        let results = json(&body)["results"].as_array().unwrap().clone();
+        let local = model.tag(text, Decision::TopK { k: 3, min_score: Some(0.0) });
+        assert_eq!(results.len(), 3);
+        for (r, l) in results.iter().zip(&local) {
+            assert_eq!(r["uri"], l.label);
+            assert_eq!(r["score"].as_f64().unwrap() as f32, l.score);
+            let k = l.label.trim_start_matches("http://example.org/c/");
+            assert_eq!(r["notation"], k);
+            assert_eq!(r["label"], format!("{prefix}{k}"));
+        }
+    }
+    // A threshold drops what scores under it; limit 0 gives nothing.
+    let (_, _, body) =
+        http(web, "POST", "/v1/projects/yso/suggest", &[FORM], form(&[("text", text), ("threshold", "1")]).as_bytes())
+            .await;
+    assert!(json(&body)["results"].as_array().unwrap().iter().all(|r| r["score"].as_f64().unwrap() >= 1.0));
+    let (_, _, body) =
+        http(web, "POST", "/v1/projects/yso/suggest", &[FORM], form(&[("text", text), ("limit", "0")]).as_bytes())
+            .await;
+    assert_eq!(json(&body)["results"], serde_json::json!([]));
+
+    // A batch answers each document as `suggest` does, with its document_id (null when not given).
+    let batch = serde_json::json!({"documents": [{"text": text, "document_id": "a"}, {"text": all[211].text}]});
+    let (status, _, body) =
+        http(web, "POST", "/v1/projects/yso/suggest-batch?limit=2&language=en", &[JSON], batch.to_string().as_bytes())
+            .await;
+    assert_eq!(status, 200, "{body}");
+    let out = json(&body);
+    assert_eq!(out[0]["document_id"], "a");
+    assert_eq!(out[1]["document_id"], serde_json::Value::Null);
+    for (i, d) in [210, 211].iter().enumerate() {
+        let one = json(
+            &http(
+                web,
+                "POST",
+                "/v1/projects/yso/suggest",
+                &[FORM],
+                form(&[("text", &all[*d].text), ("limit", "2"), ("language", "en")]).as_bytes(),
+            )
+            .await
+            .2,
+        );
+        assert_eq!(out[i]["results"], one["results"]);
+    }
+
+    // Errors: problem documents with Annif's status codes, never a 500.
+    let problem = |expect: u16, (status, ctype, body): (u16, String, String)| {
+        assert_eq!(status, expect, "{body}");
+        assert_eq!(ctype, "application/problem+json");
+        let p = json(&body);
+        assert_eq!(p["status"], expect);
+        p["detail"].as_str().unwrap().to_owned()
+    };
+    let detail = problem(404, http(web, "GET", "/v1/projects/nope", &[], b"").await);
+    assert_eq!(detail, "Project 'nope' not found");
+    problem(404, http(web, "POST", "/v1/projects/nope/suggest", &[FORM], form(&[("text", "x")]).as_bytes()).await);
+    problem(400, http(web, "POST", "/v1/projects/yso/suggest", &[FORM], form(&[("limit", "3")]).as_bytes()).await);
+    problem(
+        400,
+        http(web, "POST", "/v1/projects/yso/suggest", &[FORM], form(&[("text", "x"), ("limit", "-1")]).as_bytes())
+            .await,
+    );
+    problem(
+        400,
+        http(web, "POST", "/v1/projects/yso/suggest", &[FORM], form(&[("text", "x"), ("threshold", "2")]).as_bytes())
+            .await,
+    );
+    let detail = problem(
+        400,
+        http(web, "POST", "/v1/projects/yso/suggest", &[FORM], form(&[("text", "x"), ("language", "de")]).as_bytes())
+            .await,
+    );
+    assert_eq!(detail, "language \"de\" not supported by vocabulary");
+    let big = "sana ".repeat(5_000);
+    problem(413, http(web, "POST", "/v1/projects/yso/suggest", &[FORM], form(&[("text", &big)]).as_bytes()).await);
+    let many = serde_json::json!({"documents": vec![serde_json::json!({"text": "x"}); 33]});
+    problem(400, http(web, "POST", "/v1/projects/yso/suggest-batch", &[JSON], many.to_string().as_bytes()).await);
+    problem(400, http(web, "POST", "/v1/projects/yso/suggest-batch", &[JSON], b"{\"documents\": [{}]}").await);
+    problem(403, http(web, "POST", "/v1/projects/yso/learn", &[JSON], b"[]").await);
+    problem(404, http(web, "POST", "/v1/projects/nope/learn", &[JSON], b"[]").await);
+    problem(404, http(web, "GET", "/v2/whatever", &[], b"").await);
+
+    // Language detection among the candidates.
+    let fi = "Kirjastosta löytyy paljon aineistoa kysymästäsi aiheesta, ja voit myös varata kirjoja verkossa.";
+    let req = serde_json::json!({"text": fi, "languages": ["fi", "en"]});
+    let (status, _, body) = http(web, "POST", "/v1/detect-language", &[JSON], req.to_string().as_bytes()).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(json(&body)["results"][0]["language"], "fi");
+    let req = serde_json::json!({"text": fi, "languages": ["xx"]});
+    problem(400, http(web, "POST", "/v1/detect-language", &[JSON], req.to_string().as_bytes()).await);
+
+    // The REST calls are counted with the gRPC ones.
+    let metrics = http_get(web, "/metrics").await;
+    assert!(metrics.contains("tagger_requests_total{method=\"AnnifSuggest\",code=\"OK\"}"), "{metrics}");
+    assert!(metrics.contains("tagger_requests_total{method=\"AnnifSuggestBatch\",code=\"OK\"} 1"), "{metrics}");
+    running.shutdown().await.unwrap();
+
+    // With an auth token the API asks for it, as gRPC does.
+    let mut cfg = config(&dir);
+    cfg.auth_token = Some("s3cret".into());
+    let running = tagger_serve::start(cfg).await.unwrap();
+    let web = running.metrics_addr.unwrap();
+    problem(401, http(web, "GET", "/v1/projects", &[], b"").await);
+    let (status, _, _) = http(web, "GET", "/v1/projects", &[("Authorization", "Bearer s3cret")], b"").await;
+    assert_eq!(status, 200);
+    assert!(http_get(web, "/metrics").await.starts_with("HTTP/1.1 200"), "metrics stay open to scrapers");
     running.shutdown().await.unwrap();
     std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -147,6 +147,23 @@ pub fn detect_language(text: &str) -> Option<DetectedLanguage> {
     Some(DetectedLanguage { code, confidence: info.confidence() })
 }
 
+/// The language of a text among candidate languages (tags such as `fi`, `sv`, `eng`): `None` when a candidate is
+/// not one the detector knows; `Some(None)` when the text has too little to go on; else the detected candidate
+/// (its code as [`detect_language`] gives it) and the detector's confidence.
+pub fn detect_language_among(text: &str, candidates: &[&str]) -> Option<Option<DetectedLanguage>> {
+    let mut allow = Vec::with_capacity(candidates.len());
+    for c in candidates {
+        let two = primary_language(c)?;
+        let three = ISO_639_3.iter().find(|(_, t)| *t == two).map_or(two.as_str(), |(three, _)| three);
+        allow.push(whatlang::Lang::from_code(three)?);
+    }
+    let detector = whatlang::Detector::with_allowlist(allow);
+    Some(detector.detect(text).and_then(|info| {
+        let code = primary_language(info.lang().code())?;
+        Some(DetectedLanguage { code, confidence: info.confidence() })
+    }))
+}
+
 /// Pools per-document detections into one language for a corpus: each document votes with its confidence.
 #[derive(Debug, Clone, Default)]
 pub struct LanguageVote {
@@ -191,5 +208,18 @@ mod tests {
         assert_eq!(primary_language(""), None);
         assert_eq!(primary_language("1x"), None);
         assert!(has_stemmer("sv-FI") && has_stemmer("nb") && !has_stemmer("zh") && !has_stemmer("et"));
+    }
+
+    #[test]
+    fn detection_among_candidates() {
+        let fi = "Kirjastosta löytyy paljon aineistoa kysymästäsi aiheesta, ja voit myös varata kirjoja verkossa.";
+        let got = detect_language_among(fi, &["fi", "sv", "en"]).unwrap().unwrap();
+        assert_eq!(got.code, "fi");
+        assert!(got.confidence > 0.0 && got.confidence <= 1.0);
+        // Only the candidates are considered: a Finnish text among Swedish and English is one of those two.
+        let forced = detect_language_among(fi, &["sv", "en"]).unwrap().unwrap();
+        assert!(forced.code == "sv" || forced.code == "en", "{forced:?}");
+        assert_eq!(detect_language_among(fi, &["xx"]), None, "unknown candidate");
+        assert_eq!(detect_language_among("", &["fi"]), Some(None), "nothing to go on");
     }
 }

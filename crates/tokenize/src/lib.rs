@@ -28,7 +28,10 @@ mod segment;
 
 pub use error::TokenizeError;
 pub use filter::{Filter, StopList};
-pub use language::{DetectedLanguage, LanguageVote, detect_language, has_stemmer, primary_language, stemmer_languages};
+pub use language::{
+    DetectedLanguage, LanguageVote, detect_language, detect_language_among, has_stemmer, primary_language,
+    stemmer_languages,
+};
 pub use normalize::NormalizeConfig;
 pub use segment::{ScriptStats, Segmenter, detect, is_han, warm_up};
 
