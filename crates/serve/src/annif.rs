@@ -231,6 +231,13 @@ impl Options {
     }
 }
 
+/// The options checked against the served project: 404 when there is no such project, 400 when an option is wrong.
+fn checked(shared: &Shared, project_id: &str, options: &Options) -> Result<Checked, Box<Response>> {
+    let snap = shared.registry.snapshot();
+    let m = snap.get(project_id).ok_or_else(|| Box::new(project_not_found(project_id)))?;
+    options.check(m).map_err(|detail| Box::new(bad_request(detail)))
+}
+
 /// A request for one document.
 fn tag_request(project_id: &str, text: String, o: &Checked) -> pb::TagRequest {
     pb::TagRequest {
@@ -280,11 +287,9 @@ async fn suggest_one(shared: &Shared, project_id: &str, form: Result<Form<Sugges
         Ok(Form(f)) => f,
         Err(r) => return rejected(r.status(), r.body_text()),
     };
-    let snap = shared.registry.snapshot();
-    let Some(m) = snap.get(project_id) else { return project_not_found(project_id) };
-    let o = match form.options.check(m) {
+    let o = match checked(shared, project_id, &form.options) {
         Ok(o) => o,
-        Err(detail) => return bad_request(detail),
+        Err(response) => return *response,
     };
     if o.limit == 0 {
         return Json(results(&[])).into_response();
@@ -338,11 +343,9 @@ async fn suggest_many(
             batch.documents.len()
         ));
     }
-    let snap = shared.registry.snapshot();
-    let Some(m) = snap.get(project_id) else { return project_not_found(project_id) };
-    let o = match options.check(m) {
+    let o = match checked(shared, project_id, &options) {
         Ok(o) => o,
-        Err(detail) => return bad_request(detail),
+        Err(response) => return *response,
     };
     let ids: Vec<Option<String>> = batch.documents.iter().map(|d| d.document_id.clone()).collect();
     let tagged: Vec<Vec<pb::Tag>> = if o.limit == 0 {

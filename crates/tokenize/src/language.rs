@@ -142,7 +142,11 @@ pub struct DetectedLanguage {
 /// text has too little to go on. Short texts are unreliable; callers that decide for a corpus should pool many
 /// documents (see [`LanguageVote`]).
 pub fn detect_language(text: &str) -> Option<DetectedLanguage> {
-    let info = whatlang::detect(text)?;
+    whatlang::detect(text).and_then(detected)
+}
+
+/// A detection with its language's code as [`primary_language`] gives it.
+fn detected(info: whatlang::Info) -> Option<DetectedLanguage> {
     let code = primary_language(info.lang().code())?;
     Some(DetectedLanguage { code, confidence: info.confidence() })
 }
@@ -158,10 +162,7 @@ pub fn detect_language_among(text: &str, candidates: &[&str]) -> Option<Option<D
         allow.push(whatlang::Lang::from_code(three)?);
     }
     let detector = whatlang::Detector::with_allowlist(allow);
-    Some(detector.detect(text).and_then(|info| {
-        let code = primary_language(info.lang().code())?;
-        Some(DetectedLanguage { code, confidence: info.confidence() })
-    }))
+    Some(detector.detect(text).and_then(detected))
 }
 
 /// Pools per-document detections into one language for a corpus: each document votes with its confidence.
