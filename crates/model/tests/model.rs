@@ -695,6 +695,19 @@ fn issue_11_the_ensemble_proposes_concepts_no_training_document_had_and_explains
     assert_eq!(unseen.id, 29 + 25, "ids past the labels are concepts");
     assert_eq!(model.concept(unseen.id).unwrap().uri, "http://example.org/c/25");
     assert_eq!(model.tag_id("http://example.org/c/25"), Some(54));
+    // Counting those subjects more in the stacker's fit (`unseen_weight`) ranks a concept no training document
+    // had higher; 1 counts them as every other row.
+    let weighted = |w: f64| TrainConfig {
+        ensemble: tagger_model::EnsembleConfig { unseen_weight: w, ..Default::default() },
+        ..Default::default()
+    };
+    let score_of_25 = |m: &TaggerModel| {
+        let tags = m.tag(text, Decision::TopK { k: 10, min_score: None });
+        tags.iter().find(|t| t.id == 54).map(|t| t.score).expect("concept 25 in the top 10")
+    };
+    let (plain, heavy) =
+        (train_with_vocabulary(&vocab, &docs, &weighted(1.0)), train_with_vocabulary(&vocab, &docs, &weighted(3.0)));
+    assert!(score_of_25(&heavy) > score_of_25(&plain), "{} vs {}", score_of_25(&heavy), score_of_25(&plain));
     let ex = model.explain(text, Decision::TopK { k: 3, min_score: None }, 5);
     let why = ex.iter().find(|x| x.id == 54).unwrap();
     let matched = why.terms.iter().find(|t| t.term.starts_with("label match: ")).unwrap();
@@ -785,8 +798,19 @@ fn issue_11_ensemble_training_is_deterministic_and_configurable() {
     let (texts, labels) = split(&docs);
     let fitted =
         TaggerModel::train(&texts, &labels, &none, &|_| {}).unwrap().with_vocabulary(vocab.clone(), "en").unwrap();
-    let err = fitted.with_backends(&tagger_model::InMemory { texts: &texts, labels: &labels }, &none).unwrap_err();
+    let err =
+        fitted.clone().with_backends(&tagger_model::InMemory { texts: &texts, labels: &labels }, &none).unwrap_err();
     assert!(err.to_string().contains("linear_candidates"), "{err}");
+    // A weight under 1 (or not a number) for unseen subjects is refused, naming the field.
+    for w in [0.5, f64::NAN] {
+        let bad = TrainConfig {
+            ensemble: tagger_model::EnsembleConfig { unseen_weight: w, ..Default::default() },
+            ..config.clone()
+        };
+        let err =
+            fitted.clone().with_backends(&tagger_model::InMemory { texts: &texts, labels: &labels }, &bad).unwrap_err();
+        assert!(err.to_string().contains("ensemble.unseen_weight"), "{err}");
+    }
     // Asking for the lexical backend without a vocabulary is an error, not a silent linear model.
     let on =
         TrainConfig { ensemble: tagger_model::EnsembleConfig { lexical: Some(true), ..Default::default() }, ..config };
