@@ -618,8 +618,12 @@ impl TaggerModel {
         probs
     }
 
-    /// Tags for one text, best first.
+    /// Tags for one text, best first. A text of nothing but white space gets none (there is nothing to tag;
+    /// the decision rule's "at least one tag" applies to documents with words), as the gRPC API documents.
     pub fn tag(&self, text: &str, decision: Decision) -> Vec<Tag<'_>> {
+        if text.trim().is_empty() {
+            return Vec::new();
+        }
         let (mut cols, mut idx, mut val) = (Vec::new(), Vec::new(), Vec::new());
         let cands = self.vectorize_and_match(text, &mut cols, &mut idx, &mut val);
         if let (Some(e), Some(cands)) = (&self.ensemble, cands) {
@@ -647,7 +651,7 @@ impl TaggerModel {
     /// Tags for many texts (in parallel, order kept): the same tags as [`tag`](Self::tag) on each, scored
     /// [`TAG_CHUNK`] documents at a time so that each weight row is read once per chunk.
     pub fn tag_batch(&self, texts: &[&str], decision: Decision) -> Vec<Vec<Tag<'_>>> {
-        texts
+        let mut out: Vec<Vec<Tag<'_>>> = texts
             .par_chunks(TAG_CHUNK)
             .flat_map_iter(|chunk| {
                 let mut candidates = Vec::new();
@@ -685,12 +689,21 @@ impl TaggerModel {
                     .collect();
                 tags.into_iter()
             })
-            .collect()
+            .collect();
+        for (tags, text) in out.iter_mut().zip(texts) {
+            if text.trim().is_empty() {
+                tags.clear();
+            }
+        }
+        out
     }
 
     /// Tags with their evidence: for each chosen tag, up to `max_terms` terms with the largest positive
     /// contribution (weight × TF-IDF value), each with its byte spans in `text`.
     pub fn explain(&self, text: &str, decision: Decision, max_terms: usize) -> Vec<TagExplanation> {
+        if text.trim().is_empty() {
+            return Vec::new();
+        }
         let ex = self.vectorizer.explain(text);
         let mut probs = vec![0.0; self.labels.len()];
         let row = tagger_features::SparseRow { indices: &ex.indices, data: &ex.data };

@@ -874,9 +874,15 @@ fn tagging_computes_only_the_probabilities_it_needs_and_answers_as_if_it_compute
             let one: Vec<Vec<Tag<'_>>> = texts.iter().map(|t| model.tag(t, decision)).collect();
             assert_eq!(model.tag_batch(&texts, decision), one, "{decision:?}");
         }
-        // An empty text has no features: "at least one tag" still answers from every probability.
-        let probs = model.probabilities("");
-        let empty: Vec<(u32, f32)> = model.tag("", Decision::ModelRule).into_iter().map(|t| (t.id, t.score)).collect();
-        assert_eq!(empty, model.classifier().decide(&probs, Decision::ModelRule));
+        // A blank text gets no tags (nothing to tag, as the gRPC API documents), whatever the decision; a text of
+        // words the model never saw has no features, and "at least one tag" still answers from every probability.
+        for decision in [Decision::ModelRule, Decision::TopK { k: 4, min_score: None }] {
+            assert!(model.tag("", decision).is_empty() && model.tag(" \n\t", decision).is_empty());
+            assert!(model.explain(" ", decision, 3).is_empty());
+        }
+        let probs = model.probabilities("qqqzzz");
+        let unknown: Vec<(u32, f32)> =
+            model.tag("qqqzzz", Decision::ModelRule).into_iter().map(|t| (t.id, t.score)).collect();
+        assert_eq!(unknown, model.classifier().decide(&probs, Decision::ModelRule));
     }
 }
