@@ -29,6 +29,14 @@ if [ ! -f "$annif_yaml" ]; then
   "$tools/py/bin/python" -c "import sys, zipfile; zipfile.ZipFile(sys.argv[1]).extract('annif/openapi/annif.yaml', sys.argv[2])" \
     "$tools/annif-1.4.3/annif-1.4.3-py3-none-any.whl" "$tools/annif-1.4.3"
 fi
+# A real browser for the web page: Debian's chromium, driven by playwright-core (npm).
+if [ ! -x /usr/bin/chromium ]; then
+  sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium > /dev/null
+fi
+if [ ! -d "$tools/web/node_modules/playwright-core" ]; then
+  npm install --silent --no-audit --no-fund --prefix "$tools/web" playwright-core@1.64.1 > /dev/null
+fi
 export PATH="$tools/bin:$PATH"
 
 # The first line of the README's first sh block is the main command.
@@ -60,13 +68,15 @@ for client in "$tools/bin" "$tools/py/bin"; do
     grep -qF "${expect[$i]}" <<<"$out" || { echo "answer lacks ${expect[$i]}" >&2; exit 1; }
   done
 done
-grpcurl -plaintext 127.0.0.1:50051 list | grep -qx 'grpc.health.v1.Health'
+# (grep reads to the end: -q would close the pipe early and grpcurl-rs panics on the broken pipe.)
+grpcurl -plaintext 127.0.0.1:50051 list | grep -x 'grpc.health.v1.Health' > /dev/null
 
-# The README's curl lines (Annif's REST API on the HTTP port), each with what its answer must contain.
+# The README's curl lines (tagger's JSON API, then Annif's REST API, on the HTTP port), each with what its answer
+# must contain.
 mapfile -t curls < <(awk '/^```sh/{f=1; next} /^```/{f=0} f' README.md | sed -e ':a' -e '/\\$/N; s/\\\n *//; ta' \
   | grep '^curl ' | sed 's/ *# .*$//')
-[ "${#curls[@]}" -eq 2 ] || { echo "expected 2 curl lines in README.md, found ${#curls[@]}" >&2; exit 1; }
-expect=('"project_id":"reuters"' '"label":"CRUDE"')
+[ "${#curls[@]}" -eq 3 ] || { echo "expected 3 curl lines in README.md, found ${#curls[@]}" >&2; exit 1; }
+expect=('"label":"CRUDE"' '"project_id":"reuters"' '"label":"CRUDE"')
 for i in "${!curls[@]}"; do
   echo "\$ ${curls[$i]}"
   out=$(bash -c "${curls[$i]}")
@@ -78,10 +88,14 @@ done
   target/release/tagger
 # Every response checked against Annif's own annif.yaml (openapi-core), then a bounded, seeded schemathesis run.
 "$tools/py/bin/python" .ci/annif_openapi_check.py "$annif_yaml" http://127.0.0.1:9100/v1/ reuters 30
+# The web page at / in headless chromium: paste a text, press Tag, find the tags and the highlighted evidence.
+# (Run from beside its node_modules: ES modules resolve packages from the script's own directory.)
+cp .ci/web_page_check.mjs "$tools/web/"
+node "$tools/web/web_page_check.mjs" http://127.0.0.1:9100/ "$PWD/target/web-page.png"
 
 trap - EXIT
 kill -TERM -- "-$pid"
 code=0
 wait "$pid" || code=$?
 [ "$code" -eq 0 ] || { echo "server exited with $code after SIGTERM:" >&2; cat "$log" >&2; exit 1; }
-echo "README smoke test: main command served, 3 grpcurl calls answered by grpcurl-rs and grpcurl 1.8.6, 2 curl calls, annif-client, openapi-core and schemathesis answered by the REST API, clean shutdown"
+echo "README smoke test: main command served, 3 grpcurl calls answered by grpcurl-rs and grpcurl 1.8.6, 3 curl calls, annif-client, openapi-core and schemathesis answered by the REST API, the web page worked in chromium, clean shutdown"

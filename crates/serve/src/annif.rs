@@ -30,8 +30,9 @@ pub const MAX_BATCH_DOCS: usize = 32;
 /// Labels per suggestion list when the request names no `limit` (Annif's default).
 const DEFAULT_LIMIT: u32 = 10;
 
-/// The HTTP routes: `/metrics` and Annif's API under `/v1`. With an auth token (`--auth-token`), the API asks
-/// for it as gRPC does (`Authorization: Bearer TOKEN`, else 401); `/metrics` stays open to scrapers.
+/// The HTTP routes: `/metrics`, Annif's API under `/v1`, tagger's JSON API (`/v1/tag`, `/v1/tag-batch`,
+/// `/v1/models`) and its page at `/` (`rest.rs`). With an auth token (`--auth-token`), both APIs ask for it as
+/// gRPC does (`Authorization: Bearer TOKEN`, else 401); `/metrics` and the page stay open.
 pub(crate) fn router(shared: Arc<Shared>, auth_token: Option<Arc<str>>) -> axum::Router {
     // A body may hold a batch of the largest documents the service takes, plus JSON framing.
     let body_limit = MAX_BATCH_DOCS.saturating_mul(shared.limits.max_doc_bytes).saturating_add(64 * 1024);
@@ -47,9 +48,12 @@ pub(crate) fn router(shared: Arc<Shared>, auth_token: Option<Arc<str>>) -> axum:
         .route_layer(axum::middleware::from_fn(require_body))
         // `learn` reads no body (it answers 403 for every project), so it is not asked for one.
         .route("/v1/projects/{project_id}/learn", post(learn))
+        // tagger's own JSON API (`rest.rs`) shares the prefix: its paths are not Annif's.
+        .merge(crate::rest::api())
         .route_layer(axum::middleware::from_fn_with_state(auth_token, require_token));
     axum::Router::new()
         .route("/metrics", get(metrics))
+        .route("/", get(crate::rest::page))
         .merge(api)
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(body_limit))
@@ -137,7 +141,12 @@ async fn metrics(State(shared): State<Arc<Shared>>) -> Response {
 }
 
 async fn not_found() -> Response {
-    problem(StatusCode::NOT_FOUND, "Not Found", "served here: /metrics and Annif's REST API under /v1/")
+    problem(
+        StatusCode::NOT_FOUND,
+        "Not Found",
+        "served here: / (a page), /metrics, tagger's JSON API (/v1/tag, /v1/tag-batch, /v1/models) and Annif's REST \
+         API under /v1/",
+    )
 }
 
 async fn show_info() -> Json<Value> {

@@ -300,7 +300,7 @@ impl Tagger for TaggerService {
         _req: Request<pb::ListModelsRequest>,
     ) -> Result<Response<pb::ListModelsResponse>, Status> {
         let snap = self.shared.registry.snapshot();
-        let models = snap.models.values().map(|m| info(m, false)).collect();
+        let models = snap.models.values().map(|m| model_info(m, false)).collect();
         self.shared.metrics.request("ListModels", tonic::Code::Ok);
         Ok(Response::new(pb::ListModelsResponse { models, default_model: snap.default.clone().unwrap_or_default() }))
     }
@@ -311,14 +311,15 @@ impl Tagger for TaggerService {
         let res = if snap.models.is_empty() {
             Err(ServeError::NoModel)
         } else {
-            snap.get(&name).map(|m| info(m, true)).ok_or(ServeError::ModelNotFound(name))
+            snap.get(&name).map(|m| model_info(m, true)).ok_or(ServeError::ModelNotFound(name))
         };
         self.shared.metrics.request("GetModel", code_of(&res));
         res.map(Response::new).map_err(Status::from)
     }
 }
 
-fn info(m: &crate::registry::LoadedModel, with_labels: bool) -> pb::ModelInfo {
+/// A loaded model as the API describes it (gRPC `ListModels`/`GetModel` and the JSON API), with or without its labels.
+pub(crate) fn model_info(m: &crate::registry::LoadedModel, with_labels: bool) -> pb::ModelInfo {
     let model = &m.model;
     let cv = model.meta.cv.as_ref();
     pb::ModelInfo {

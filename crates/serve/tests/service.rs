@@ -709,3 +709,130 @@ async fn issue_15_annif_rest_api_answers_like_the_library_with_annifs_errors() {
     running.shutdown().await.unwrap();
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn issue_13_json_api_and_page_answer_as_grpc() {
+    let (dir, all, _model) = vocabulary_repo("json");
+    let mut cfg = config(&dir);
+    cfg.max_doc_bytes = 20_000;
+    cfg.max_request_docs = 4;
+    let running = tagger_serve::start(cfg).await.unwrap();
+    let web = running.metrics_addr.unwrap();
+    let mut c = client(running.addr).await;
+    let json = |s: &str| -> serde_json::Value { serde_json::from_str(s).unwrap() };
+    let post = |path: &'static str, body: serde_json::Value| async move {
+        let (status, ctype, body) = http(web, "POST", path, &[JSON], body.to_string().as_bytes()).await;
+        assert_eq!(ctype, "application/json", "{body}");
+        (status, serde_json::from_str::<serde_json::Value>(&body).unwrap())
+    };
+
+    // Tag: the same answer as gRPC's Tag for the same request, with the proto's field names.
+    let text = all[210].text.clone();
+    for (top_k, explain, language) in [(0, false, ""), (3, true, "en"), (2, false, "fi")] {
+        let grpc = c
+            .tag(pb::TagRequest { top_k, explain, language: language.into(), ..req("d1", &text) })
+            .await
+            .unwrap()
+            .into_inner();
+        let body =
+            serde_json::json!({"id": "d1", "text": text, "top_k": top_k, "explain": explain, "language": language});
+        let (status, r) = post("/v1/tag", body).await;
+        assert_eq!(status, 200, "{r}");
+        assert_eq!((r["id"].as_str(), r["model"].as_str()), (Some("d1"), Some("yso")));
+        assert_eq!(r["model_version"], grpc.model_version);
+        let tags = r["tags"].as_array().unwrap();
+        assert_eq!(tags.len(), grpc.tags.len());
+        assert!(!tags.is_empty());
+        for (j, g) in tags.iter().zip(&grpc.tags) {
+            assert_eq!(j["label"], g.label);
+            assert_eq!(j["uri"], g.uri);
+            assert_eq!(j["notation"], g.notation);
+            assert_eq!(j["score"].as_f64().unwrap() as f32, g.score);
+            assert_eq!(j["evidence"].as_array().unwrap().len(), g.evidence.len());
+            for (je, ge) in j["evidence"].as_array().unwrap().iter().zip(&g.evidence) {
+                assert_eq!(je["term"], ge.term);
+                let spans: Vec<(u64, u64)> = je["spans"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|s| (s["start"].as_u64().unwrap(), s["end"].as_u64().unwrap()))
+                    .collect();
+                let want: Vec<(u64, u64)> = ge.spans.iter().map(|s| (s.start.into(), s.end.into())).collect();
+                assert_eq!(spans, want);
+            }
+        }
+    }
+    // protobuf's JSON names are accepted too; a batch answers each document as Tag does, in order.
+    let (_, one) = post("/v1/tag", serde_json::json!({"text": text, "topK": 2, "minScore": 0.0})).await;
+    let docs =
+        serde_json::json!({"documents": [{"id": "a", "text": text, "top_k": 2}, {"id": "b", "text": "", "top_k": 2}]});
+    let (status, batch) = post("/v1/tag-batch", docs).await;
+    assert_eq!(status, 200, "{batch}");
+    assert_eq!(batch["results"][0]["tags"], one["tags"]);
+    assert_eq!(batch["results"][1]["id"], "b");
+    assert_eq!(batch["results"][1]["tags"], serde_json::json!([]));
+
+    // Models, as ListModels and GetModel give them.
+    let (status, _, body) = http(web, "GET", "/v1/models", &[], b"").await;
+    assert_eq!(status, 200);
+    let models = json(&body);
+    assert_eq!(models["default_model"], "yso");
+    assert_eq!(models["models"][0]["name"], "yso");
+    assert_eq!(models["models"][0]["labels"], serde_json::json!([]));
+    assert_eq!(models["models"][0]["vocabulary_languages"], serde_json::json!(["fi", "en"]));
+    let info = c.get_model(pb::GetModelRequest { name: "yso".into() }).await.unwrap().into_inner();
+    let (_, _, body) = http(web, "GET", "/v1/models/yso", &[], b"").await;
+    let m = json(&body);
+    assert_eq!(m["labels"], serde_json::json!(info.labels));
+    assert_eq!(m["label_count"], info.label_count);
+    assert_eq!(m["training_metadata_json"], info.training_metadata_json);
+
+    // Errors: the gRPC status the call would have had, under its HTTP status.
+    let error = |expect: u16, grpc: &str, (status, body): (u16, serde_json::Value)| {
+        assert_eq!(status, expect, "{body}");
+        assert_eq!(body["error"]["code"], expect);
+        assert_eq!(body["error"]["status"], grpc);
+        body["error"]["message"].as_str().unwrap().to_owned()
+    };
+    let m = error(404, "NOT_FOUND", post("/v1/tag", serde_json::json!({"text": "x", "model": "nope"})).await);
+    assert!(m.contains("nope"), "{m}");
+    let m = error(400, "INVALID_ARGUMENT", post("/v1/tag", serde_json::json!({"text": "x", "min_score": 2})).await);
+    assert!(m.contains("min_score"), "{m}");
+    let m = error(400, "INVALID_ARGUMENT", post("/v1/tag", serde_json::json!({"text": "x", "top": 2})).await);
+    assert!(m.contains("unknown field `top`"), "{m}");
+    error(400, "INVALID_ARGUMENT", post("/v1/tag", serde_json::json!({"id": "no text"})).await);
+    let big = "sana ".repeat(5_000);
+    let m = error(400, "INVALID_ARGUMENT", post("/v1/tag", serde_json::json!({"text": big})).await);
+    assert!(m.contains("--max-doc-bytes"), "{m}");
+    let five = serde_json::json!({"documents": vec![serde_json::json!({"text": "x"}); 5]});
+    let m = error(400, "INVALID_ARGUMENT", post("/v1/tag-batch", five).await);
+    assert!(m.contains("--max-batch-docs"), "{m}");
+    let (status, _, body) = http(web, "GET", "/v1/models/nope", &[], b"").await;
+    error(404, "NOT_FOUND", (status, json(&body)));
+    let (status, _, body) = http(web, "POST", "/v1/tag", &[("Content-Type", "text/plain")], b"x").await;
+    error(415, "INVALID_ARGUMENT", (status, json(&body)));
+
+    // The page: one self-contained HTML file that calls this API.
+    let (status, ctype, page) = http(web, "GET", "/", &[], b"").await;
+    assert_eq!((status, ctype.as_str()), (200, "text/html; charset=utf-8"));
+    assert!(page.contains("/v1/tag") && page.contains("/v1/models"));
+    assert!(!page.contains("http://") && !page.contains("https://"), "no external assets");
+
+    // The calls are counted with the gRPC ones.
+    let metrics = http_get(web, "/metrics").await;
+    assert!(metrics.contains("tagger_requests_total{method=\"HttpTag\",code=\"OK\"}"), "{metrics}");
+    assert!(metrics.contains("tagger_requests_total{method=\"HttpTagBatch\",code=\"OK\"} 1"), "{metrics}");
+    running.shutdown().await.unwrap();
+
+    // With an auth token, the API asks for it; the page stays open (it holds no data).
+    let mut cfg = config(&dir);
+    cfg.auth_token = Some("s3cret".into());
+    let running = tagger_serve::start(cfg).await.unwrap();
+    let web = running.metrics_addr.unwrap();
+    assert_eq!(http(web, "POST", "/v1/tag", &[JSON], b"{\"text\": \"x\"}").await.0, 401);
+    let auth = ("Authorization", "Bearer s3cret");
+    assert_eq!(http(web, "POST", "/v1/tag", &[JSON, auth], b"{\"text\": \"x\"}").await.0, 200);
+    assert_eq!(http(web, "GET", "/", &[], b"").await.0, 200);
+    running.shutdown().await.unwrap();
+    std::fs::remove_dir_all(&dir).unwrap();
+}
