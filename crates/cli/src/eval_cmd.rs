@@ -22,6 +22,12 @@ pub struct Args {
     /// Worker threads (0 = one per core).
     #[arg(long, default_value_t = 0)]
     threads: usize,
+    /// Also write an HTML report with plots into this directory (index.html and one SVG per chart).
+    #[arg(long, value_name = "DIR")]
+    report: Option<PathBuf>,
+    /// The training corpus, for the report's per-label F1 against training frequency (chart left out without it).
+    #[arg(long, value_name = "CORPUS", requires = "report")]
+    train: Option<PathBuf>,
 }
 
 pub fn run(args: Args) -> Result<()> {
@@ -29,17 +35,7 @@ pub fn run(args: Args) -> Result<()> {
     set_threads(args.threads)?;
     let model = TaggerModel::load(&args.model).context("loading model")?;
     let docs = read_inputs(std::slice::from_ref(&args.corpus))?;
-    let mut gold = labelled(&docs, "evaluation")?;
-    if let Some(vocab) = model.vocabulary() {
-        // The corpus names subjects as it likes (URIs, notations, labels); the model's labels are concept URIs.
-        let resolver = Resolver::new(vocab);
-        let mapping = crate::common::SubjectMapping::new(&resolver, false);
-        gold = mapping.map_all(&gold)?;
-        let report = mapping.report();
-        if report.unresolved() > 0 {
-            eprintln!("{}", crate::vocab_cmd::describe_report(&report));
-        }
-    }
+    let gold = subjects_of(&model, &docs, "evaluation")?;
     let texts: Vec<&str> = docs.iter().map(|d| d.text.as_str()).collect();
     let names = |tags: Vec<Vec<tagger_model::Tag<'_>>>| -> Vec<Vec<String>> {
         tags.into_iter().map(|t| t.into_iter().map(|t| t.label.to_owned()).collect()).collect()
@@ -54,6 +50,9 @@ pub fn run(args: Args) -> Result<()> {
     // Subjects no training document had: only a model with the lexical backend can find them.
     let trained: std::collections::HashSet<&str> = model.labels().iter().map(String::as_str).collect();
     let (unseen_r5, unseen) = metrics::unseen_recall_at(&gold, &ranked, &|s| trained.contains(s), 5);
+    if let Some(dir) = &args.report {
+        write_report(dir, &args, &model, &texts, &gold, &selected, &r, (unseen, unseen_r5))?;
+    }
     if args.json {
         if !args.per_label {
             r.per_label.clear();
@@ -95,4 +94,132 @@ pub fn run(args: Args) -> Result<()> {
         writeln!(out, "{:<32} {:>7} {:>9.3} {:>9.3} {:>7.3}", name, l.support, l.precision, l.recall, l.f1)?;
     }
     crate::common::emit(&out)
+}
+
+/// The documents' subjects as the model names them: a vocabulary model's labels are concept URIs, and a corpus
+/// may name subjects by URI, notation or any label.
+fn subjects_of(model: &TaggerModel, docs: &[tagger_corpus::Document], what: &str) -> Result<Vec<Vec<String>>> {
+    let gold = labelled(docs, what)?;
+    let Some(vocab) = model.vocabulary() else {
+        return Ok(gold);
+    };
+    let resolver = Resolver::new(vocab);
+    let mapping = crate::common::SubjectMapping::new(&resolver, false);
+    let gold = mapping.map_all(&gold)?;
+    let report = mapping.report();
+    if report.unresolved() > 0 {
+        eprintln!("{what}: {}", crate::vocab_cmd::describe_report(&report));
+    }
+    Ok(gold)
+}
+
+/// Writes the evaluation report into `dir`: `index.html` (charts inlined) and one SVG per chart, each file
+/// replaced atomically.
+#[allow(clippy::too_many_arguments)]
+fn write_report(
+    dir: &std::path::Path,
+    args: &Args,
+    model: &TaggerModel,
+    texts: &[&str],
+    gold: &[Vec<String>],
+    selected: &[Vec<String>],
+    r: &metrics::Report,
+    (unseen, unseen_r5): (usize, f64),
+) -> Result<()> {
+    const RANKED: usize = 20;
+    let ranked = model.tag_batch(texts, Decision::TopK { k: RANKED, min_score: None });
+    let docs: Vec<tagger_report::EvalDoc> = gold
+        .iter()
+        .zip(selected)
+        .zip(&ranked)
+        .map(|((g, s), ranked)| tagger_report::EvalDoc {
+            gold: g.clone(),
+            selected: s.clone(),
+            ranked: ranked.iter().map(|t| (t.label.to_owned(), t.score)).collect(),
+        })
+        .collect();
+    let train_counts = match &args.train {
+        Some(path) => {
+            let train_docs = read_inputs(std::slice::from_ref(path))?;
+            let mut counts: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+            for subjects in subjects_of(model, &train_docs, "training")? {
+                let distinct: std::collections::BTreeSet<String> = subjects.into_iter().collect();
+                for s in distinct {
+                    *counts.entry(s).or_insert(0) += 1;
+                }
+            }
+            Some(counts)
+        }
+        None => None,
+    };
+    let name =
+        |label: &str| model.tag_id(label).map_or_else(|| label.to_owned(), |id| model.display_label(id, "").to_owned());
+    let labels = r
+        .per_label
+        .iter()
+        .map(|l| tagger_report::LabelRow {
+            label: l.label.clone(),
+            name: name(&l.label),
+            support: l.support,
+            predicted: l.predicted,
+            precision: l.precision,
+            recall: l.recall,
+            f1: l.f1,
+            train_docs: train_counts.as_ref().map(|c| c.get(&l.label).copied().unwrap_or(0)),
+        })
+        .collect();
+    let a = &r.annif;
+    let mut summary = vec![
+        ("documents".to_owned(), r.docs.to_string()),
+        ("labels in the gold tags".to_owned(), r.labels.to_string()),
+        (
+            "micro precision / recall / F1".to_owned(),
+            format!("{:.4} / {:.4} / {:.4}", r.micro_precision, r.micro_recall, r.micro_f1),
+        ),
+        (
+            "macro precision / recall / F1".to_owned(),
+            format!("{:.4} / {:.4} / {:.4}", r.macro_precision, r.macro_recall, r.macro_f1),
+        ),
+        ("P@1 / P@3 / P@5".to_owned(), format!("{:.4} / {:.4} / {:.4}", r.p_at_1, r.p_at_3, r.p_at_5)),
+        (
+            "as Annif computes them: F1@5 / nDCG@5 / nDCG@10".to_owned(),
+            format!("{:.4} / {:.4} / {:.4}", a.f1_at_5, a.ndcg_at_5, a.ndcg_at_10),
+        ),
+    ];
+    if unseen > 0 {
+        summary.push((
+            "subjects no training document had: count / recall@5".to_owned(),
+            format!("{unseen} / {unseen_r5:.4}"),
+        ));
+    }
+    let input = tagger_report::ReportInput {
+        title: format!("{} on {}", args.model.display(), args.corpus.display()),
+        subtitle: format!(
+            "tagger {} eval --model {} --corpus {}{}; the model's decision rule for the chosen tags, its top {RANKED} \
+             for the ranking",
+            env!("CARGO_PKG_VERSION"),
+            args.model.display(),
+            args.corpus.display(),
+            args.train.as_ref().map_or_else(String::new, |t| format!(" --train {}", t.display()))
+        ),
+        summary,
+        docs,
+        labels,
+        frequency_source: match &args.train {
+            Some(t) => {
+                format!("training documents ({}), log scale", t.file_name().unwrap_or_default().to_string_lossy())
+            }
+            None => String::new(),
+        },
+        model_decision: Some((r.micro_precision, r.micro_recall)),
+    };
+    let report = tagger_report::render(&input).context("making the report")?;
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    for (file, svg) in &report.charts {
+        tagger_model::write_atomic(&dir.join(file), svg.as_bytes())?;
+    }
+    let index = dir.join("index.html");
+    tagger_model::write_atomic(&index, report.html.as_bytes())?;
+    eprintln!("report: {} ({} charts)", index.display(), report.charts.len());
+    Ok(())
 }

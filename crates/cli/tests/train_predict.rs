@@ -84,6 +84,26 @@ fn train_eval_predict_round_trip() {
     let table = ok(tagger(&["eval", "--model", s(&model), "--corpus", s(&test)]));
     assert!(table.contains("micro") && table.contains("worst labels"), "{table}");
 
+    // The report: one self-contained page with every chart inlined, each chart also as its own SVG file, and the
+    // figures of the evaluation it was made from.
+    let report = root.join("report");
+    let args = ["eval", "--model", s(&model), "--corpus", s(&test), "--train", s(&train), "--report", s(&report)];
+    let out = tagger(&args);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let html = std::fs::read_to_string(report.join("index.html")).unwrap();
+    for chart in ["f1-by-frequency.svg", "threshold.svg", "reliability.svg", "ranking.svg"] {
+        let svg = std::fs::read_to_string(report.join(chart)).unwrap();
+        assert!(svg.starts_with("<svg") && html.contains(svg.trim_end()), "{chart}");
+    }
+    assert!(html.contains(&format!("{:.4}", eval["micro_f1"].as_f64().unwrap())), "the page shows the micro-F1");
+    assert!(html.contains("Worst labels") && html.contains("Most confused pairs"));
+    assert!(!html.contains("src=") && !html.contains("href="), "nothing is fetched from elsewhere");
+    // Without the training corpus the frequency chart is left out; --train alone is refused.
+    std::fs::remove_dir_all(&report).unwrap();
+    ok(tagger(&["eval", "--model", s(&model), "--corpus", s(&test), "--report", s(&report)]));
+    assert!(!report.join("f1-by-frequency.svg").exists() && report.join("threshold.svg").exists());
+    assert!(!tagger(&["eval", "--model", s(&model), "--corpus", s(&test), "--train", s(&train)]).status.success());
+
     // Directory input: ids relative to the directory; scores sorted; one line per document.
     let lines: Vec<serde_json::Value> = ok(tagger(&["predict", "--model", s(&model), s(&test)]))
         .lines()
