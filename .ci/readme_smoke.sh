@@ -92,10 +92,30 @@ done
 # (Run from beside its node_modules: ES modules resolve packages from the script's own directory.)
 cp .ci/web_page_check.mjs "$tools/web/"
 node "$tools/web/web_page_check.mjs" http://127.0.0.1:9100/ "$PWD/target/web-page.png"
+# The evaluation report on the Reuters test split (a generated corpus when ../shared/data is absent), opened in
+# chromium: four charts with --train.
+data="${TAGGER_DATA:-../shared/data}"
+report="$PWD/target/ci-report"
+rm -rf "$report"
+if [ -d "$data/reuters21578/test" ]; then
+  target/release/tagger eval --model models/reuters/1/model.tgm --corpus "$data/reuters21578/test" \
+    --train "$data/reuters21578/train" --report "$report"
+else
+  gen="$PWD/target/ci-report-corpus"
+  rm -rf "$gen"
+  mkdir -p "$gen"
+  target/release/tagger synth --out "$gen/all.jsonl" --docs 800 --labels 20 --labels-per-doc 2 --tokens-per-doc 80 --latin
+  head -n 600 "$gen/all.jsonl" > "$gen/train.jsonl"
+  tail -n 200 "$gen/all.jsonl" > "$gen/test.jsonl"
+  target/release/tagger train --quiet --corpus "$gen/train.jsonl" --out "$gen/m.tgm"
+  target/release/tagger eval --model "$gen/m.tgm" --corpus "$gen/test.jsonl" --train "$gen/train.jsonl" --report "$report"
+fi > /dev/null
+cp .ci/report_page_check.mjs "$tools/web/"
+node "$tools/web/report_page_check.mjs" "$report/index.html" 4
 
 trap - EXIT
 kill -TERM -- "-$pid"
 code=0
 wait "$pid" || code=$?
 [ "$code" -eq 0 ] || { echo "server exited with $code after SIGTERM:" >&2; cat "$log" >&2; exit 1; }
-echo "README smoke test: main command served, 3 grpcurl calls answered by grpcurl-rs and grpcurl 1.8.6, 3 curl calls, annif-client, openapi-core and schemathesis answered by the REST API, the web page worked in chromium, clean shutdown"
+echo "README smoke test: main command served, 3 grpcurl calls answered by grpcurl-rs and grpcurl 1.8.6, 3 curl calls, annif-client, openapi-core and schemathesis answered by the REST API, the web page worked in chromium, the evaluation report opened in chromium, clean shutdown"
