@@ -11,6 +11,7 @@ mod cv_cmd;
 mod eval_cmd;
 mod loadgen_cmd;
 mod predict_cmd;
+mod publish_cmd;
 mod serve_cmd;
 mod synth_cmd;
 mod tokenize_cmd;
@@ -40,6 +41,9 @@ enum Command {
     Cv(cv_cmd::Args),
     /// Tag documents: one JSON line per document, {"id", "tags": [{"label", "score"}]}.
     Predict(predict_cmd::Args),
+    /// Publish a retrained model: evaluate it beside the version a model repository serves, on a held-out
+    /// corpus; refuse it (exit code 3) when it is worse beyond a tolerance, else install it as the next version.
+    Publish(publish_cmd::Args),
     /// Serve models over gRPC (tagger.v1.Tagger, health, reflection) with Prometheus metrics.
     Serve(serve_cmd::Args),
     /// Load a running server (unary, batch or stream; bounded in count and time) and report throughput,
@@ -60,6 +64,7 @@ fn main() -> ExitCode {
         Command::Eval(args) => eval_cmd::run(args),
         Command::Cv(args) => cv_cmd::run(args),
         Command::Predict(args) => predict_cmd::run(args),
+        Command::Publish(args) => publish_cmd::run(args),
         Command::Serve(args) => serve_cmd::run(args),
         Command::Loadgen(args) => loadgen_cmd::run_cmd(args),
         Command::Synth(args) => synth_cmd::run(args),
@@ -75,6 +80,8 @@ fn main() -> ExitCode {
         {
             ExitCode::SUCCESS
         }
+        // The quality gate refused a candidate: its verdict is already printed; a job acts on the exit code.
+        Err(e) if e.downcast_ref::<publish_cmd::Refused>().is_some() => ExitCode::from(publish_cmd::REFUSED_EXIT),
         Err(e) => {
             eprintln!("error: {e:#}");
             ExitCode::FAILURE

@@ -325,3 +325,75 @@ fn issue_10_annif_corpora_and_a_vocabulary_give_answers_that_name_concepts() {
     assert!(eval["micro_f1"].as_f64().unwrap() > 0.6, "{eval}");
     std::fs::remove_dir_all(&root).unwrap();
 }
+
+#[test]
+fn publish_installs_a_candidate_as_good_as_the_served_one_and_refuses_a_worse_one() {
+    let root: PathBuf = std::env::temp_dir().join(format!("tagger-cli-publish-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&root);
+    let (train, test) = (root.join("train"), root.join("heldout"));
+    write_corpus(&train, &test, 300, 80);
+    let (good, worse, repo) = (root.join("good.tgm"), root.join("worse.tgm"), root.join("models"));
+    ok(tagger(&["train", "--corpus", s(&train), "--out", s(&good), "--quiet", "--threads", "2"]));
+    // The worse candidate: trained on a tenth of the data.
+    let tenth = root.join("tenth");
+    std::fs::create_dir_all(&tenth).unwrap();
+    for e in std::fs::read_dir(&train)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.file_name().unwrap().to_str().unwrap().trim_end_matches(".txt").parse::<u32>().unwrap() % 10 == 0)
+    {
+        std::fs::copy(&e, tenth.join(e.file_name().unwrap())).unwrap();
+    }
+    ok(tagger(&["train", "--corpus", s(&tenth), "--out", s(&worse), "--quiet", "--threads", "2"]));
+    let publish = |candidate: &Path, extra: &[&str]| {
+        let mut args = vec!["publish", "--candidate", s(candidate), "--models", s(&repo), "--name", "fixture"];
+        args.extend(["--corpus", s(&test)]);
+        args.extend(extra);
+        tagger(&args)
+    };
+    let versions = || -> Vec<String> {
+        let mut v: Vec<String> = std::fs::read_dir(repo.join("fixture"))
+            .map(|d| d.map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect())
+            .unwrap_or_default();
+        v.sort();
+        v
+    };
+
+    // An empty repository takes the first version; the same model again is not worse, so it becomes version 2.
+    let out = ok(publish(&good, &[]));
+    assert!(out.contains("published") && versions() == ["1"], "{out}");
+    let out: serde_json::Value = serde_json::from_str(&ok(publish(&good, &["--json"]))).unwrap();
+    assert_eq!((out["serving_version"].as_u64(), out["candidate_version"].as_u64()), (Some(1), Some(2)));
+    assert_eq!(out["published"], true);
+    assert_eq!(out["metrics"][0]["serving"], out["metrics"][0]["candidate"]);
+    assert_eq!(versions(), ["1", "2"]);
+    assert_eq!(std::fs::read(repo.join("fixture/2/model.tgm")).unwrap(), std::fs::read(&good).unwrap());
+
+    // The worse candidate is refused with exit code 3, and nothing is installed (no version, no staging left).
+    let out = publish(&worse, &[]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(3), "{stdout}");
+    assert!(stdout.contains("refused") && stdout.contains("micro_f1"), "{stdout}");
+    assert_eq!(versions(), ["1", "2"]);
+    // A tolerance as large as the drop lets it through in a dry run, which installs nothing either.
+    let out = ok(publish(&worse, &["--tolerance", "1", "--dry-run"]));
+    assert!(out.contains("would publish as") && versions() == ["1", "2"], "{out}");
+    // Bad requests are errors (exit 1), not refusals: they say what is wrong.
+    for extra in [&["--metric", "accuracy"][..], &["--tolerance=-1"][..]] {
+        assert_eq!(publish(&good, extra).status.code(), Some(1));
+    }
+    let out = tagger(&[
+        "publish",
+        "--candidate",
+        s(&test.join("0000000.txt")),
+        "--models",
+        s(&repo),
+        "--name",
+        "fixture",
+        "--corpus",
+        s(&test),
+    ]);
+    assert_eq!(out.status.code(), Some(1), "a file that is not a model is refused as an error");
+    assert_eq!(versions(), ["1", "2"]);
+    std::fs::remove_dir_all(&root).unwrap();
+}
