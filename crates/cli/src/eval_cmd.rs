@@ -35,18 +35,8 @@ pub fn run(args: Args) -> Result<()> {
     set_threads(args.threads)?;
     let model = TaggerModel::load(&args.model).context("loading model")?;
     let docs = read_inputs(std::slice::from_ref(&args.corpus))?;
-    let gold = subjects_of(&model, &docs, "evaluation")?;
     let texts: Vec<&str> = docs.iter().map(|d| d.text.as_str()).collect();
-    let names = |tags: Vec<Vec<tagger_model::Tag<'_>>>| -> Vec<Vec<String>> {
-        tags.into_iter().map(|t| t.into_iter().map(|t| t.label.to_owned()).collect()).collect()
-    };
-    // Timed: raw text in, tags out, in process, on the configured threads.
-    let start = std::time::Instant::now();
-    let tagged = model.tag_batch(&texts, Decision::ModelRule);
-    let docs_per_sec = texts.len() as f64 / start.elapsed().as_secs_f64();
-    let selected = names(tagged);
-    let ranked = names(model.tag_batch(&texts, Decision::TopK { k: 10, min_score: None }));
-    let mut r = metrics::evaluate(&gold, &selected, &ranked);
+    let Evaluated { gold, selected, ranked, report: mut r, docs_per_sec } = evaluate(&model, &docs, "evaluation")?;
     // Subjects no training document had: only a model with the lexical backend can find them.
     let trained: std::collections::HashSet<&str> = model.labels().iter().map(String::as_str).collect();
     let (unseen_r5, unseen) = metrics::unseen_recall_at(&gold, &ranked, &|s| trained.contains(s), 5);
@@ -96,13 +86,39 @@ pub fn run(args: Args) -> Result<()> {
     crate::common::emit(&out)
 }
 
+/// A model's evaluation on a labelled corpus.
+pub(crate) struct Evaluated {
+    /// The documents' subjects as the model names them.
+    pub gold: Vec<Vec<String>>,
+    /// The tags its own decision rule chose.
+    pub selected: Vec<Vec<String>>,
+    /// Its 10 best labels.
+    pub ranked: Vec<Vec<String>>,
+    pub report: metrics::Report,
+    /// Documents tagged per second by the decision rule (raw text in, tags out, on the configured threads).
+    pub docs_per_sec: f64,
+}
+
+/// Evaluates `model` on `docs`: its decision rule for the chosen tags, its top 10 for the ranking figures.
+pub(crate) fn evaluate(model: &TaggerModel, docs: &[tagger_corpus::Document], what: &str) -> Result<Evaluated> {
+    let gold = subjects_of(model, docs, what)?;
+    let texts: Vec<&str> = docs.iter().map(|d| d.text.as_str()).collect();
+    let names = |tags: Vec<Vec<tagger_model::Tag<'_>>>| -> Vec<Vec<String>> {
+        tags.into_iter().map(|t| t.into_iter().map(|t| t.label.to_owned()).collect()).collect()
+    };
+    // Timed: raw text in, tags out, in process, on the configured threads.
+    let start = std::time::Instant::now();
+    let tagged = model.tag_batch(&texts, Decision::ModelRule);
+    let docs_per_sec = texts.len() as f64 / start.elapsed().as_secs_f64();
+    let selected = names(tagged);
+    let ranked = names(model.tag_batch(&texts, Decision::TopK { k: 10, min_score: None }));
+    let report = metrics::evaluate(&gold, &selected, &ranked);
+    Ok(Evaluated { gold, selected, ranked, report, docs_per_sec })
+}
+
 /// The documents' subjects as the model names them: a vocabulary model's labels are concept URIs, and a corpus
 /// may name subjects by URI, notation or any label.
-pub(crate) fn subjects_of(
-    model: &TaggerModel,
-    docs: &[tagger_corpus::Document],
-    what: &str,
-) -> Result<Vec<Vec<String>>> {
+fn subjects_of(model: &TaggerModel, docs: &[tagger_corpus::Document], what: &str) -> Result<Vec<Vec<String>>> {
     let gold = labelled(docs, what)?;
     let Some(vocab) = model.vocabulary() else {
         return Ok(gold);

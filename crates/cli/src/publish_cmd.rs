@@ -5,11 +5,11 @@
 //! pick it up by hot reload.
 
 use crate::common::{read_inputs, set_threads};
-use crate::eval_cmd::subjects_of;
+use crate::eval_cmd::evaluate;
 use anyhow::{Context, Result, bail};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
-use tagger_model::{Decision, TaggerModel, metrics};
+use tagger_model::{TaggerModel, metrics};
 
 /// Exit code of a candidate the gate refused (0: published, 1: an error).
 pub const REFUSED_EXIT: u8 = 3;
@@ -69,18 +69,6 @@ fn metric(r: &metrics::Report, name: &str) -> Option<f64> {
         "f1_at_5" => r.annif.f1_at_5,
         _ => return None,
     })
-}
-
-/// The model's figures on the corpus: its own decision rule for the chosen tags, its top 10 for the ranking.
-fn evaluate(model: &TaggerModel, docs: &[tagger_corpus::Document]) -> Result<metrics::Report> {
-    let gold = subjects_of(model, docs, "held-out")?;
-    let texts: Vec<&str> = docs.iter().map(|d| d.text.as_str()).collect();
-    let names = |tags: Vec<Vec<tagger_model::Tag<'_>>>| -> Vec<Vec<String>> {
-        tags.into_iter().map(|t| t.into_iter().map(|t| t.label.to_owned()).collect()).collect()
-    };
-    let selected = names(model.tag_batch(&texts, Decision::ModelRule));
-    let ranked = names(model.tag_batch(&texts, Decision::TopK { k: 10, min_score: None }));
-    Ok(metrics::evaluate(&gold, &selected, &ranked))
 }
 
 /// The newest numeric version under `dir` (what the servers serve), if any.
@@ -146,13 +134,13 @@ pub fn run(args: Args) -> Result<()> {
     let docs = read_inputs(std::slice::from_ref(&args.corpus))?;
     let dir = args.models.join(&args.name);
     let current = current_version(&dir)?;
-    let cand = evaluate(&candidate, &docs)?;
+    let cand = evaluate(&candidate, &docs, "held-out")?.report;
     let serving = match current {
         Some(v) => {
             let path = dir.join(v.to_string()).join("model.tgm");
             let model =
                 TaggerModel::load(&path).with_context(|| format!("loading the serving version {}", path.display()))?;
-            Some((v, evaluate(&model, &docs)?))
+            Some((v, evaluate(&model, &docs, "held-out")?.report))
         }
         None => None,
     };

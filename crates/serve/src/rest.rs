@@ -9,11 +9,11 @@
 //! Bodies use the proto's field names (`top_k`, `min_score`, `model_version`…; the lowerCamelCase names of
 //! protobuf's JSON mapping are accepted on input too; unknown fields are refused, so a typo is a 400, not a
 //! silently ignored option). Tagging goes through the same `Shared::tag_one` / `Shared::tag_batch` as gRPC
-//! (batcher, limits, metrics), and model listings through the same `service::model_info`. Errors carry the
+//! (batcher, limits, metrics), and model listings through the same `Shared::list_models` / `Shared::get_model`. Errors carry the
 //! gRPC status they would have had, mapped to HTTP as gRPC-over-HTTP gateways do:
 //! `{"error": {"code": 400, "status": "INVALID_ARGUMENT", "message": "…"}}`.
 
-use crate::service::{Shared, model_info};
+use crate::service::Shared;
 use crate::status::{ServeError, code_of};
 use axum::Json;
 use axum::extract::rejection::JsonRejection;
@@ -209,25 +209,27 @@ fn counted<T>(
     }
 }
 
+/// The request body, or the answer to one the extractor could not read (counted under `method`).
+fn read<T>(shared: &Shared, method: &'static str, body: Result<Json<T>, JsonRejection>) -> Result<T, Box<Response>> {
+    body.map(|Json(t)| t).map_err(|r| {
+        shared.metrics.request(method, Code::InvalidArgument);
+        Box::new(rejected(&r))
+    })
+}
+
 async fn tag(State(shared): State<Arc<Shared>>, body: Result<Json<TagJson>, JsonRejection>) -> Response {
-    let req = match body {
-        Ok(Json(t)) => t,
-        Err(r) => {
-            shared.metrics.request("HttpTag", Code::InvalidArgument);
-            return rejected(&r);
-        }
+    let req = match read(&shared, "HttpTag", body) {
+        Ok(t) => t,
+        Err(response) => return *response,
     };
     let res = shared.tag_one(req.into(), None).await;
     counted(&shared, "HttpTag", res, |r| response_json(&r))
 }
 
 async fn tag_batch(State(shared): State<Arc<Shared>>, body: Result<Json<BatchJson>, JsonRejection>) -> Response {
-    let req = match body {
-        Ok(Json(b)) => b,
-        Err(r) => {
-            shared.metrics.request("HttpTagBatch", Code::InvalidArgument);
-            return rejected(&r);
-        }
+    let req = match read(&shared, "HttpTagBatch", body) {
+        Ok(b) => b,
+        Err(response) => return *response,
     };
     let res = shared.tag_batch(req.documents.into_iter().map(Into::into).collect(), None).await;
     counted(
@@ -239,23 +241,16 @@ async fn tag_batch(State(shared): State<Arc<Shared>>, body: Result<Json<BatchJso
 }
 
 async fn list_models(State(shared): State<Arc<Shared>>) -> Response {
-    let snap = shared.registry.snapshot();
-    let models: Vec<Value> = snap.models.values().map(|m| model_json(&model_info(m, false))).collect();
-    let default = snap.default.clone().unwrap_or_default();
+    let res = Ok::<_, ServeError>(shared.list_models());
     counted(
         &shared,
         "HttpListModels",
-        Ok::<_, ServeError>(()),
-        |()| json!({"models": models, "default_model": default}),
+        res,
+        |r| json!({"models": r.models.iter().map(model_json).collect::<Vec<_>>(), "default_model": r.default_model}),
     )
 }
 
 async fn get_model(State(shared): State<Arc<Shared>>, Path(name): Path<String>) -> Response {
-    let snap = shared.registry.snapshot();
-    let res = if snap.models.is_empty() {
-        Err(ServeError::NoModel)
-    } else {
-        snap.get(&name).map(|m| model_info(m, true)).ok_or(ServeError::ModelNotFound(name))
-    };
+    let res = shared.get_model(name);
     counted(&shared, "HttpGetModel", res, |m| model_json(&m))
 }

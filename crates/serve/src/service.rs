@@ -156,6 +156,22 @@ impl Shared {
         }
     }
 
+    /// Every loaded model, without labels, and the default one's name (gRPC `ListModels`, the JSON API).
+    pub(crate) fn list_models(&self) -> pb::ListModelsResponse {
+        let snap = self.registry.snapshot();
+        let models = snap.models.values().map(|m| model_info(m, false)).collect();
+        pb::ListModelsResponse { models, default_model: snap.default.clone().unwrap_or_default() }
+    }
+
+    /// One loaded model with its labels ("" = the default) (gRPC `GetModel`, the JSON API).
+    pub(crate) fn get_model(&self, name: String) -> Result<pb::ModelInfo, ServeError> {
+        let snap = self.registry.snapshot();
+        if snap.models.is_empty() {
+            return Err(ServeError::NoModel);
+        }
+        snap.get(&name).map(|m| model_info(m, true)).ok_or(ServeError::ModelNotFound(name))
+    }
+
     pub(crate) async fn tag_one(
         &self,
         r: pb::TagRequest,
@@ -299,27 +315,20 @@ impl Tagger for TaggerService {
         &self,
         _req: Request<pb::ListModelsRequest>,
     ) -> Result<Response<pb::ListModelsResponse>, Status> {
-        let snap = self.shared.registry.snapshot();
-        let models = snap.models.values().map(|m| model_info(m, false)).collect();
+        let res = self.shared.list_models();
         self.shared.metrics.request("ListModels", tonic::Code::Ok);
-        Ok(Response::new(pb::ListModelsResponse { models, default_model: snap.default.clone().unwrap_or_default() }))
+        Ok(Response::new(res))
     }
 
     async fn get_model(&self, req: Request<pb::GetModelRequest>) -> Result<Response<pb::ModelInfo>, Status> {
-        let name = req.into_inner().name;
-        let snap = self.shared.registry.snapshot();
-        let res = if snap.models.is_empty() {
-            Err(ServeError::NoModel)
-        } else {
-            snap.get(&name).map(|m| model_info(m, true)).ok_or(ServeError::ModelNotFound(name))
-        };
+        let res = self.shared.get_model(req.into_inner().name);
         self.shared.metrics.request("GetModel", code_of(&res));
         res.map(Response::new).map_err(Status::from)
     }
 }
 
-/// A loaded model as the API describes it (gRPC `ListModels`/`GetModel` and the JSON API), with or without its labels.
-pub(crate) fn model_info(m: &crate::registry::LoadedModel, with_labels: bool) -> pb::ModelInfo {
+/// A loaded model as the API describes it, with or without its labels.
+fn model_info(m: &crate::registry::LoadedModel, with_labels: bool) -> pb::ModelInfo {
     let model = &m.model;
     let cv = model.meta.cv.as_ref();
     pb::ModelInfo {
