@@ -94,23 +94,13 @@ impl TaggerModel {
         };
         let body =
             postcard::to_stdvec(&payload).map_err(|e| ModelError::InvalidData(format!("cannot encode model: {e}")))?;
-        let mut out = Vec::with_capacity(HEADER_LEN + body.len());
-        out.extend_from_slice(MAGIC);
-        out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
-        out.extend_from_slice(&(body.len() as u64).to_le_bytes());
-        out.extend_from_slice(&crc32fast::hash(&body).to_le_bytes());
-        out.extend_from_slice(&body);
-        Ok(out)
+        Ok(frame(MAGIC, FORMAT_VERSION, &body))
     }
 
     /// Decode and verify a model file's bytes; `path` only names the file in errors.
     pub fn from_bytes(bytes: &[u8], path: &Path) -> Result<TaggerModel, ModelError> {
         let bad = |m: String| ModelError::BadArtifact { path: path.to_owned(), message: m };
-        if bytes.len() < HEADER_LEN || &bytes[..8] != MAGIC {
-            return Err(bad("not a tagger model file (bad magic number)".into()));
-        }
-        let word = |a: usize, b: usize| -> &[u8] { &bytes[a..b] };
-        let version = u32::from_le_bytes(word(8, 12).try_into().map_err(|_| bad("short header".into()))?);
+        let (version, body) = unframe(bytes, MAGIC, "model", path)?;
         if version > FORMAT_VERSION {
             return Err(bad(format!(
                 "model format version {version} is newer than this tagger supports ({FORMAT_VERSION}); upgrade tagger"
@@ -124,18 +114,6 @@ impl TaggerModel {
                 "model format version {version} is older than this tagger reads ({OLDEST_READABLE}); retrain the model \
                  with `tagger train`"
             )));
-        }
-        let len = u64::from_le_bytes(word(12, 20).try_into().map_err(|_| bad("short header".into()))?);
-        let crc = u32::from_le_bytes(word(20, 24).try_into().map_err(|_| bad("short header".into()))?);
-        let body = &bytes[HEADER_LEN..];
-        if (body.len() as u64) < len {
-            return Err(bad(format!("truncated: header promises {len} payload bytes, file has {}", body.len())));
-        }
-        if body.len() as u64 > len {
-            return Err(bad(format!("{} unexpected bytes after the payload", body.len() as u64 - len)));
-        }
-        if crc32fast::hash(body) != crc {
-            return Err(bad("corrupted: payload checksum mismatch".into()));
         }
         let undecodable = |e: postcard::Error| bad(format!("undecodable payload: {e}"));
         let payload: Payload = if version == 3 {
@@ -212,6 +190,46 @@ impl TaggerModel {
         let bytes = std::fs::read(path).map_err(|e| ModelError::Io { path: path.to_owned(), source: e })?;
         TaggerModel::from_bytes(&bytes, path)
     }
+}
+
+/// A self-checking file: `magic`, format version, payload length, CRC-32 of the payload, payload.
+pub(crate) fn frame(magic: &[u8; 8], version: u32, body: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(HEADER_LEN + body.len());
+    out.extend_from_slice(magic);
+    out.extend_from_slice(&version.to_le_bytes());
+    out.extend_from_slice(&(body.len() as u64).to_le_bytes());
+    out.extend_from_slice(&crc32fast::hash(body).to_le_bytes());
+    out.extend_from_slice(body);
+    out
+}
+
+/// The format version and verified payload of a file written by [`frame`]; `what` names the kind of file and
+/// `path` the file in errors.
+pub(crate) fn unframe<'a>(
+    bytes: &'a [u8],
+    magic: &[u8; 8],
+    what: &str,
+    path: &Path,
+) -> Result<(u32, &'a [u8]), ModelError> {
+    let bad = |m: String| ModelError::BadArtifact { path: path.to_owned(), message: m };
+    if bytes.len() < HEADER_LEN || &bytes[..8] != magic {
+        return Err(bad(format!("not a tagger {what} file (bad magic number)")));
+    }
+    let word = |a: usize, b: usize| -> &[u8] { &bytes[a..b] };
+    let version = u32::from_le_bytes(word(8, 12).try_into().map_err(|_| bad("short header".into()))?);
+    let len = u64::from_le_bytes(word(12, 20).try_into().map_err(|_| bad("short header".into()))?);
+    let crc = u32::from_le_bytes(word(20, 24).try_into().map_err(|_| bad("short header".into()))?);
+    let body = &bytes[HEADER_LEN..];
+    if (body.len() as u64) < len {
+        return Err(bad(format!("truncated: header promises {len} payload bytes, file has {}", body.len())));
+    }
+    if body.len() as u64 > len {
+        return Err(bad(format!("{} unexpected bytes after the payload", body.len() as u64 - len)));
+    }
+    if crc32fast::hash(body) != crc {
+        return Err(bad("corrupted: payload checksum mismatch".into()));
+    }
+    Ok((version, body))
 }
 
 /// Write `bytes` to `path` so that readers see either the old file or the complete new one.

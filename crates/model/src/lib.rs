@@ -10,6 +10,7 @@
 //! * Held-out folds give each label a Platt calibration and an F1-optimal threshold (SCut).
 //! * [`TaggerModel`] = tokenizer + vectorizer + classifier + labels + metadata; it trains, tags, explains,
 //!   and saves/loads itself as one checksummed file.
+//! * [`shard`]: label-sharded training — shards fit blocks of labels, a merge assembles the same model.
 //! * [`cross_validate`] measures a whole training configuration on outer folds of the training data.
 
 mod artifact;
@@ -23,6 +24,7 @@ pub mod metrics;
 mod ovr;
 mod params;
 mod pilot;
+pub mod shard;
 mod solver;
 mod tagger;
 
@@ -33,9 +35,10 @@ pub use crossval::{CrossValidation, assign_folds, cross_validate};
 pub use data::{LabelSets, MultiLabelDataset, SparseRecords, dataset, records_dataset};
 pub use ensemble::{Ensemble, EnsembleConfig, EnsembleReport};
 pub use error::ModelError;
-pub use ovr::{CvReport, Decision, DecisionRule, OOF_TOP, OutOfFold, OvrModel};
+pub use ovr::{BlockFits, CvReport, Decision, DecisionRule, OOF_TOP, OutOfFold, OvrModel};
 pub use params::{OvrParams, ThresholdObjective, ValidOvrParams};
 pub use pilot::{FeatureTrial, PilotConfig};
+pub use shard::{LabelShard, MergedShards, TrainStep, Trained, assign_blocks};
 pub use solver::Loss;
 pub use tagger::{
     BatchSink, CJK_MIN_DF_CANDIDATES, CorpusProfile, FeatureArm, InMemory, MinDfTrial, ResolvedConfig, Stage, Stemming,

@@ -228,7 +228,10 @@ impl std::fmt::Debug for ScoringCache {
     }
 }
 
-struct LabelFit {
+/// What fitting one label leaves for assembling the model; stored only in the shard files of a label-sharded
+/// training.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(crate) struct LabelFit {
     /// Kept weights (`|w| ≥ prune_below`), by increasing feature.
     weights: Vec<(u32, f32)>,
     bias: f64,
@@ -246,20 +249,67 @@ fn mix(seed: u64, label: usize, fold: usize) -> u64 {
 /// Keep the held-out probability matrix (docs × labels) for the CV report only below this many cells.
 const MAX_OOF_CELLS: usize = 50_000_000;
 
-impl Fit<SparseRecords, LabelSets, ModelError> for ValidOvrParams {
-    type Object = OvrModel;
+/// What every step of one classifier fit shares, cheap to compute: each label's positive documents, the
+/// calibration folds and documents, and the blocks of labels the solver fits together.
+struct Plan {
+    n: usize,
+    n_labels: usize,
+    positives: Vec<Vec<u32>>,
+    folds: usize,
+    holdout: bool,
+    all: Vec<u32>,
+    fold_of: Vec<usize>,
+    splits: Vec<(Vec<u32>, Vec<u32>)>,
+    calib: Vec<u32>,
+    calib_pos: Vec<u32>,
+    keep_oof: bool,
+    /// Labels with examples, in blocks of [`LANES`] solved together (see `solver`); a block's seed comes from its
+    /// first label, so its result depends neither on how many threads share the blocks nor on which process of a
+    /// sharded training fits it.
+    trained: Vec<usize>,
+}
 
-    fn fit(&self, ds: &DatasetBase<SparseRecords, LabelSets>) -> Result<OvrModel, ModelError> {
+impl Plan {
+    fn n_blocks(&self) -> usize {
+        self.trained.len().div_ceil(LANES)
+    }
+
+    fn block(&self, b: usize) -> &[usize] {
+        &self.trained[b * LANES..((b + 1) * LANES).min(self.trained.len())]
+    }
+}
+
+/// The label fits of some blocks of one classifier fit: what one shard of a label-sharded training computes
+/// (see [`ValidOvrParams::fit_blocks`]); shards together give every block once, from which
+/// [`ValidOvrParams::fit_from_blocks`] assembles the model a single fit would have given.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct BlockFits {
+    /// `(block, fits of its labels)`, by increasing block.
+    blocks: Vec<(u32, Vec<LabelFit>)>,
+}
+
+impl BlockFits {
+    /// The blocks held, in increasing order.
+    pub fn block_ids(&self) -> impl Iterator<Item = u32> + '_ {
+        self.blocks.iter().map(|(b, _)| *b)
+    }
+
+    /// Put the blocks of several parts together (in block order; duplicates are kept, and refused on assembly).
+    pub fn join(parts: Vec<BlockFits>) -> BlockFits {
+        let mut blocks: Vec<(u32, Vec<LabelFit>)> = parts.into_iter().flat_map(|p| p.blocks).collect();
+        blocks.sort_by_key(|(b, _)| *b);
+        BlockFits { blocks }
+    }
+}
+
+impl ValidOvrParams {
+    fn plan(&self, ds: &DatasetBase<SparseRecords, LabelSets>) -> Result<Plan, ModelError> {
         let x = &ds.records.rows;
         let sets = ds.targets.sets();
         let (n, n_labels) = (x.n_rows(), ds.targets.n_labels());
         if n == 0 || n != sets.len() {
             return Err(ModelError::InvalidData(format!("{n} rows and {} label sets", sets.len())));
         }
-        let bias = f64::from(self.bias);
-        let sq_norms_of = |x: &CsrMatrix| -> Vec<f64> {
-            x.rows().map(|r| r.data.iter().map(|&v| f64::from(v).powi(2)).sum::<f64>() + bias * bias).collect()
-        };
         let mut positives: Vec<Vec<u32>> = vec![Vec::new(); n_labels];
         for (d, s) in sets.iter().enumerate() {
             for &l in s {
@@ -310,6 +360,95 @@ impl Fit<SparseRecords, LabelSets, ModelError> for ValidOvrParams {
             calib_pos[d as usize] = k as u32;
         }
         let keep_oof = folds > 0 && calib.len().saturating_mul(n_labels) <= MAX_OOF_CELLS;
+        let trained: Vec<usize> = (0..n_labels).filter(|&l| !positives[l].is_empty()).collect();
+        Ok(Plan { n, n_labels, positives, folds, holdout, all, fold_of, splits, calib, calib_pos, keep_oof, trained })
+    }
+
+    /// How many blocks of labels the solver fits for this dataset (labels with at least one positive document,
+    /// [`LANES`] to a block, in label order).
+    pub fn n_blocks(&self, ds: &DatasetBase<SparseRecords, LabelSets>) -> Result<usize, ModelError> {
+        Ok(self.plan(ds)?.n_blocks())
+    }
+
+    /// The positive documents of each block's labels, a measure of its share of the solving work (see
+    /// [`crate::assign_blocks`]).
+    pub fn block_positives(&self, ds: &DatasetBase<SparseRecords, LabelSets>) -> Result<Vec<u64>, ModelError> {
+        let plan = self.plan(ds)?;
+        Ok((0..plan.n_blocks()).map(|b| plan.block(b).iter().map(|&l| plan.positives[l].len() as u64).sum()).collect())
+    }
+
+    /// Fit only the given blocks of labels (see [`ValidOvrParams::n_blocks`]): one shard of a label-sharded
+    /// training.
+    pub fn fit_blocks(
+        &self,
+        ds: &DatasetBase<SparseRecords, LabelSets>,
+        blocks: &[u32],
+    ) -> Result<BlockFits, ModelError> {
+        let plan = self.plan(ds)?;
+        let mut blocks = blocks.to_vec();
+        blocks.sort_unstable();
+        blocks.dedup();
+        if let Some(&b) = blocks.iter().find(|&&b| b as usize >= plan.n_blocks()) {
+            return Err(ModelError::InvalidData(format!("block {b} asked for, the fit has {}", plan.n_blocks())));
+        }
+        let fits = self.solve(ds, &plan, &blocks);
+        Ok(BlockFits { blocks: blocks.into_iter().zip(fits?).collect() })
+    }
+
+    /// The model from the fits of every block (the parts of all shards, see [`BlockFits::join`]): the same model,
+    /// bit for bit, that [`Fit::fit`] gives on the same dataset. Missing, duplicate or misshapen blocks are refused.
+    pub fn fit_from_blocks(
+        &self,
+        ds: &DatasetBase<SparseRecords, LabelSets>,
+        fits: BlockFits,
+    ) -> Result<OvrModel, ModelError> {
+        let plan = self.plan(ds)?;
+        let n_blocks = plan.n_blocks();
+        let mut by_block: Vec<Option<Vec<LabelFit>>> = vec![None; n_blocks];
+        for (b, f) in fits.blocks {
+            let slot = by_block
+                .get_mut(b as usize)
+                .ok_or_else(|| ModelError::InvalidData(format!("block {b} given, the fit has {n_blocks}")))?;
+            if slot.is_some() {
+                return Err(ModelError::InvalidData(format!("block {b} given twice")));
+            }
+            if f.len() != plan.block(b as usize).len() {
+                return Err(ModelError::InvalidData(format!(
+                    "block {b} holds {} labels, the fit has {}",
+                    f.len(),
+                    plan.block(b as usize).len()
+                )));
+            }
+            *slot = Some(f);
+        }
+        let missing: Vec<usize> = by_block.iter().enumerate().filter(|(_, f)| f.is_none()).map(|(b, _)| b).collect();
+        if !missing.is_empty() {
+            return Err(ModelError::InvalidData(format!(
+                "{} of {n_blocks} blocks missing (first: block {})",
+                missing.len(),
+                missing[0]
+            )));
+        }
+        self.assemble(ds, &plan, by_block.into_iter().flatten().collect())
+    }
+
+    /// Solve the given blocks (sorted, in range), returning their label fits in the same order.
+    fn solve(
+        &self,
+        ds: &DatasetBase<SparseRecords, LabelSets>,
+        plan: &Plan,
+        blocks: &[u32],
+    ) -> Result<Vec<Vec<LabelFit>>, ModelError> {
+        if blocks.is_empty() {
+            return Ok(Vec::new());
+        }
+        let x = &ds.records.rows;
+        let Plan { n, folds, holdout, ref all, ref splits, ref calib, ref calib_pos, keep_oof, ref positives, .. } =
+            *plan;
+        let bias = f64::from(self.bias);
+        let sq_norms_of = |x: &CsrMatrix| -> Vec<f64> {
+            x.rows().map(|r| r.data.iter().map(|&v| f64::from(v).powi(2)).sum::<f64>() + bias * bias).collect()
+        };
         // What each fold's own vectorizer would change in the rows (see `SparseRecords::refit`); the rows
         // themselves are rebuilt per block of labels when needed (one pass over them, small next to the solver's
         // passes), so memory holds at most one extra copy per thread. Not with one held-out slice: its model is
@@ -337,12 +476,10 @@ impl Fit<SparseRecords, LabelSets, ModelError> for ValidOvrParams {
                 Vec::new()
             };
 
-        // Labels with examples, in blocks of LANES solved together (see `solver`); a block's seed comes from its
-        // first label, so the result does not depend on how many threads share the blocks.
-        let trained: Vec<usize> = (0..n_labels).filter(|&l| !positives[l].is_empty()).collect();
         let c = f64::from(self.c);
-        let block_fits: Vec<Vec<LabelFit>> = trained
-            .par_chunks(LANES)
+        Ok(blocks
+            .par_iter()
+            .map(|&b| plan.block(b as usize))
             .map(|block| {
                 let lanes = block.len();
                 let mut ys = vec![0u16; n];
@@ -373,7 +510,7 @@ impl Fit<SparseRecords, LabelSets, ModelError> for ValidOvrParams {
                 let average = folds > 0 && self.average_folds && !holdout;
                 // What the block serves: the fit on every document (with one held-out slice, the fit on the
                 // rest), or the average of the fold fits.
-                let mut full: Option<Block> = (!holdout && !average).then(|| solve_on(x, &full_norms, &all, &ys, 0));
+                let mut full: Option<Block> = (!holdout && !average).then(|| solve_on(x, &full_norms, all, &ys, 0));
                 let mut averaged: Vec<Solution> = if average {
                     vec![Solution { weights: vec![0.0; x.n_cols()], bias: 0.0, iterations: 0 }; lanes]
                 } else {
@@ -436,7 +573,31 @@ impl Fit<SparseRecords, LabelSets, ModelError> for ValidOvrParams {
                     })
                     .collect()
             })
-            .collect();
+            .collect())
+    }
+
+    /// The model from every block's label fits, in block order.
+    fn assemble(
+        &self,
+        ds: &DatasetBase<SparseRecords, LabelSets>,
+        plan: &Plan,
+        block_fits: Vec<Vec<LabelFit>>,
+    ) -> Result<OvrModel, ModelError> {
+        let x = &ds.records.rows;
+        let sets = ds.targets.sets();
+        let bias = f64::from(self.bias);
+        let Plan {
+            n_labels,
+            folds,
+            holdout,
+            ref fold_of,
+            ref calib,
+            ref calib_pos,
+            keep_oof,
+            ref positives,
+            ref trained,
+            ..
+        } = *plan;
         let mut fits: Vec<LabelFit> = (0..n_labels)
             .map(|_| LabelFit {
                 weights: Vec::new(),
@@ -520,6 +681,17 @@ impl Fit<SparseRecords, LabelSets, ModelError> for ValidOvrParams {
             model.cv = Some(model.cv_report(&oof, &calib_positives, &calib_sets, if holdout { 1 } else { folds }));
         }
         Ok(model)
+    }
+}
+
+impl Fit<SparseRecords, LabelSets, ModelError> for ValidOvrParams {
+    type Object = OvrModel;
+
+    fn fit(&self, ds: &DatasetBase<SparseRecords, LabelSets>) -> Result<OvrModel, ModelError> {
+        let plan = self.plan(ds)?;
+        let blocks: Vec<u32> = (0..plan.n_blocks() as u32).collect();
+        let fits = self.solve(ds, &plan, &blocks)?;
+        self.assemble(ds, &plan, fits)
     }
 }
 

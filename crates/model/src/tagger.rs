@@ -2,15 +2,17 @@
 //! training from texts, tagging, explaining.
 
 use crate::ModelError;
-use crate::data::{LabelSets, SparseRecords, records_dataset};
+use crate::data::{LabelSets, MultiLabelDataset, SparseRecords, records_dataset};
 use crate::ensemble::{Ensemble, EnsembleConfig};
 use crate::ovr::{CvReport, Decision, DecisionRule, OvrModel};
 use crate::params::{OvrParams, ValidOvrParams};
 use crate::pilot::{FeatureTrial, PilotConfig, Reservoir};
+use crate::shard::{LabelShard, TrainStep, Trained, assign_blocks};
 use linfa::ParamGuard;
 use linfa::traits::Fit;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use tagger_features::{CsrMatrix, DfCounter, Vectorizer, VectorizerConfig};
 use tagger_lexical::DocCandidates;
@@ -401,9 +403,27 @@ pub(crate) fn fit_best_min_df(
     n_labels: usize,
     candidates: &[u32],
 ) -> Result<(Vectorizer, OvrModel, Vec<MinDfTrial>), ModelError> {
+    let mut fit = |_: usize, ds: &MultiLabelDataset| params.fit(ds).map(Some);
+    search_min_df(vectorizer, x, sets, n_labels, candidates, &mut fit)?
+        .ok_or_else(|| ModelError::InvalidData("no min_df candidate leaves any feature".into()))
+}
+
+/// A classifier fit of training, numbered in the order training makes them: the model, or `None` when the fit
+/// only solved a shard's labels (then nothing can be compared, and every candidate is fitted).
+type FitStep<'a> = dyn FnMut(usize, &MultiLabelDataset) -> Result<Option<OvrModel>, ModelError> + 'a;
+
+/// [`fit_best_min_df`] with the fits made by `fit`: `None` when they are a shard's (no model to choose).
+fn search_min_df(
+    vectorizer: &Vectorizer,
+    x: &CsrMatrix,
+    sets: &[Vec<u32>],
+    n_labels: usize,
+    candidates: &[u32],
+    fit: &mut FitStep<'_>,
+) -> Result<Option<(Vectorizer, OvrModel, Vec<MinDfTrial>)>, ModelError> {
     let mut best: Option<(f64, OvrModel, Vectorizer)> = None;
     let mut trials = Vec::new();
-    for &m in candidates {
+    for (k, &m) in candidates.iter().enumerate() {
         let (v, rows) = if m <= vectorizer.state().config.min_df {
             (vectorizer.clone(), x.clone())
         } else {
@@ -414,7 +434,9 @@ pub(crate) fn fit_best_min_df(
             }
         };
         let records = SparseRecords { rows, refit: Some(v.refitter()) };
-        let clf = params.fit(&records_dataset(records, LabelSets::new(sets.to_vec(), n_labels)?)?)?;
+        let Some(clf) = fit(k, &records_dataset(records, LabelSets::new(sets.to_vec(), n_labels)?)?)? else {
+            continue;
+        };
         // No held-out report (too few documents for the folds, or too many cells to keep): nothing to compare.
         let Some(score) = clf.cv.as_ref().map(|c| c.tuned_micro_f1) else {
             if best.is_none() {
@@ -429,8 +451,12 @@ pub(crate) fn fit_best_min_df(
             _ => best = Some((score, clf, v)),
         }
     }
-    let (_, clf, v) = best.ok_or_else(|| ModelError::InvalidData("no min_df candidate leaves any feature".into()))?;
-    Ok((v, clf, trials))
+    Ok(best.map(|(_, clf, v)| (v, clf, trials)))
+}
+
+/// The first 12 hex digits of a digest, for messages.
+fn short(digest: &str) -> &str {
+    digest.get(..12).unwrap_or(digest)
 }
 
 fn changed(first: usize, then: usize) -> ModelError {
@@ -456,7 +482,33 @@ impl TaggerModel {
         config: &TrainConfig,
         progress: &(dyn Fn(Stage) + Sync),
     ) -> Result<TaggerModel, ModelError> {
+        match Self::train_step(source, config, progress, TrainStep::Whole)? {
+            Trained::Model(m) => Ok(*m),
+            Trained::Shard(_) => Err(ModelError::InvalidData("a whole training gave a shard".into())),
+        }
+    }
+
+    /// Train as [`TaggerModel::train_from`] does, or one step of a label-sharded training (see [`crate::shard`]):
+    /// only one shard's blocks of labels, or the model from every shard's fits — the same model, bit for bit, as
+    /// one whole training on the same corpus and configuration. A merge refuses shards fitted on other documents
+    /// or with another configuration.
+    pub fn train_step(
+        source: &dyn TrainingSource,
+        config: &TrainConfig,
+        progress: &(dyn Fn(Stage) + Sync),
+        step: TrainStep,
+    ) -> Result<Trained, ModelError> {
         let params = OvrParams::from_valid(config.classifier.clone()).check()?;
+        if let TrainStep::Shard { index, count } = step
+            && index >= count
+        {
+            return Err(ModelError::InvalidParams(format!(
+                "shard {index} of {count}: the index must be below the count"
+            )));
+        }
+        let config_json = serde_json::to_string(config)
+            .map_err(|e| ModelError::InvalidData(format!("cannot encode the configuration: {e}")))?;
+        let mut digest = Sha256::new();
 
         progress(Stage::Vocabulary);
         // The profile, its resolved configuration and feature sets to compare (decided by the first batch), and
@@ -482,6 +534,15 @@ impl TaggerModel {
                     texts.iter().for_each(|t| sample.offer(t));
                 }
             }
+            for (t, ls) in texts.iter().zip(labels) {
+                digest.update((t.len() as u64).to_le_bytes());
+                digest.update(t.as_bytes());
+                digest.update((ls.len() as u64).to_le_bytes());
+                for l in ls {
+                    digest.update((l.len() as u64).to_le_bytes());
+                    digest.update(l.as_bytes());
+                }
+            }
             for ls in labels {
                 let mut set = Vec::with_capacity(ls.len());
                 for l in ls {
@@ -495,6 +556,30 @@ impl TaggerModel {
         let Some((prof, tok_cfg, feat_cfg, arms, counter)) = counting else {
             return Err(ModelError::InvalidData("no training documents".into()));
         };
+        let corpus_digest: String = digest.finalize().iter().map(|b| format!("{b:02x}")).collect();
+        let shard = match step {
+            TrainStep::Shard { index, count } => Some((index, count)),
+            _ => None,
+        };
+        let mut merged = match step {
+            TrainStep::Merge(m) => {
+                if m.corpus_digest != corpus_digest {
+                    return Err(ModelError::InvalidData(format!(
+                        "the shards were fitted on other documents or labels (digest {}) than this corpus has ({})",
+                        short(&m.corpus_digest),
+                        short(&corpus_digest)
+                    )));
+                }
+                if m.config != config_json {
+                    return Err(ModelError::InvalidData(
+                        "the shards were fitted with another training configuration".into(),
+                    ));
+                }
+                Some(m.fits)
+            }
+            _ => None,
+        };
+        let mut shard_fits = Vec::new();
 
         // Number labels in sorted order of their names.
         let mut names: Vec<String> = seen.keys().cloned().collect();
@@ -566,14 +651,54 @@ impl TaggerModel {
             candidates.clear();
         }
         let mut feat_cfg = feat_cfg;
-        let (vectorizer, mut classifier, min_df_search) = if candidates.is_empty() {
-            let records = SparseRecords { rows: x, refit: Some(vectorizer.refitter()) };
-            (vectorizer, params.fit(&records_dataset(records, LabelSets::new(sets, n_labels)?)?)?, Vec::new())
-        } else {
-            let (v, clf, trials) = fit_best_min_df(&params, &vectorizer, &x, &sets, n_labels, &candidates)?;
-            feat_cfg.min_df = v.state().config.min_df;
-            (v, clf, trials)
+        // Each classifier fit: solved whole, one shard's blocks solved, or assembled from the shards' blocks.
+        let mut fit = |k: usize, ds: &MultiLabelDataset| -> Result<Option<OvrModel>, ModelError> {
+            if let Some((index, count)) = shard {
+                let mine = assign_blocks(&params.block_positives(ds)?, n_docs, count).swap_remove(index);
+                shard_fits.push(params.fit_blocks(ds, &mine)?);
+                return Ok(None);
+            }
+            let Some(fits) = merged.as_mut() else {
+                return params.fit(ds).map(Some);
+            };
+            let blocks = fits.get_mut(k).and_then(Option::take).ok_or_else(|| {
+                ModelError::InvalidData(format!(
+                    "the shards hold {} classifier fits, training needs fit {}",
+                    fits.len(),
+                    k + 1
+                ))
+            })?;
+            params.fit_from_blocks(ds, blocks).map(Some)
         };
+        let chosen = if candidates.is_empty() {
+            let records = SparseRecords { rows: x, refit: Some(vectorizer.refitter()) };
+            fit(0, &records_dataset(records, LabelSets::new(sets.clone(), n_labels)?)?)?
+                .map(|clf| (vectorizer, clf, Vec::new()))
+        } else {
+            let found = search_min_df(&vectorizer, &x, &sets, n_labels, &candidates, &mut fit)?;
+            if found.is_none() && shard.is_none() {
+                return Err(ModelError::InvalidData("no min_df candidate leaves any feature".into()));
+            }
+            found
+        };
+        let Some((vectorizer, mut classifier, min_df_search)) = chosen else {
+            let Some((index, count)) = shard else {
+                return Err(ModelError::InvalidData("training fitted no classifier".into()));
+            };
+            return Ok(Trained::Shard(LabelShard {
+                index: index as u32,
+                count: count as u32,
+                tagger_version: env!("CARGO_PKG_VERSION").to_owned(),
+                corpus_digest,
+                n_docs: n_docs as u64,
+                config: config_json,
+                recipe: String::new(),
+                fits: shard_fits,
+            }));
+        };
+        if !min_df_search.is_empty() {
+            feat_cfg.min_df = vectorizer.state().config.min_df;
+        }
         classifier.rule = config.decision;
         let meta = TrainingMeta {
             tagger_version: env!("CARGO_PKG_VERSION").to_owned(),
@@ -591,7 +716,14 @@ impl TaggerModel {
             min_df_search,
             ..TrainingMeta::default()
         };
-        Ok(TaggerModel { labels: names, vectorizer, classifier, concepts: None, ensemble: None, meta })
+        Ok(Trained::Model(Box::new(TaggerModel {
+            labels: names,
+            vectorizer,
+            classifier,
+            concepts: None,
+            ensemble: None,
+            meta,
+        })))
     }
 
     /// Label names, by id.
