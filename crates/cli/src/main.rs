@@ -10,6 +10,7 @@ mod common;
 mod cv_cmd;
 mod eval_cmd;
 mod loadgen_cmd;
+mod merge_cmd;
 mod predict_cmd;
 mod publish_cmd;
 mod serve_cmd;
@@ -34,6 +35,10 @@ enum Command {
     Tokenize(tokenize_cmd::Args),
     /// Train a model on a labelled corpus and write it to a file.
     Train(train_cmd::Args),
+    /// Join the shard files of a label-sharded training (`tagger train --shard K/N`) into the model file one
+    /// `tagger train` gives, byte for byte; the corpus and vocabulary are read again from the paths the shards
+    /// recorded.
+    Merge(merge_cmd::Args),
     /// Evaluate a model on a labelled corpus (micro/macro F1, P@k, nDCG@k, worst labels).
     Eval(eval_cmd::Args),
     /// Cross-validate a training configuration on a labelled corpus: each fold is tagged by a model trained on
@@ -61,6 +66,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Tokenize(args) => tokenize_cmd::run(args),
         Command::Train(args) => train_cmd::run(args),
+        Command::Merge(args) => merge_cmd::run(args),
         Command::Eval(args) => eval_cmd::run(args),
         Command::Cv(args) => cv_cmd::run(args),
         Command::Predict(args) => predict_cmd::run(args),

@@ -397,3 +397,84 @@ fn publish_installs_a_candidate_as_good_as_the_served_one_and_refuses_a_worse_on
     assert_eq!(versions(), ["1", "2"]);
     std::fs::remove_dir_all(&root).unwrap();
 }
+
+#[test]
+fn issue_12_train_shards_and_merge_write_the_file_train_writes() {
+    let root: PathBuf = std::env::temp_dir().join(format!("tagger-cli-shards-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&root);
+    let tagger_at = |args: &[&str]| -> Output {
+        // One creation time for every step: the model file then depends on corpus, configuration and seed only.
+        Command::new(env!("CARGO_BIN_EXE_tagger")).args(args).env("SOURCE_DATE_EPOCH", "1764547200").output().unwrap()
+    };
+    let read = |p: &Path| std::fs::read(p).unwrap();
+    // 40 labels: three blocks of labels, so the shards get different ones.
+    let corpus = root.join("corpus");
+    std::fs::create_dir_all(&corpus).unwrap();
+    let docs = Synth::new(SynthConfig {
+        docs: 400,
+        labels: 40,
+        labels_per_doc: 2.0,
+        tokens_per_doc: 60,
+        vocabulary: 2000,
+        han: false,
+        seed: 4,
+        ..SynthConfig::default()
+    });
+    for d in docs {
+        write_document(&d, std::fs::File::create(corpus.join(&d.id)).unwrap()).unwrap();
+    }
+    let whole = root.join("whole.tgm");
+    ok(tagger_at(&["train", "--corpus", s(&corpus), "--out", s(&whole), "-q"]));
+    for count in [1, 3] {
+        let dir = root.join(format!("shards-{count}"));
+        std::fs::create_dir_all(&dir).unwrap();
+        for k in 0..count {
+            let out = dir.join(format!("shard-{k}.tgs"));
+            let spec = format!("{k}/{count}");
+            let run = tagger_at(&["train", "--corpus", s(&corpus), "--shard", &spec, "--out", s(&out), "-q"]);
+            let stderr = String::from_utf8_lossy(&run.stderr).to_string();
+            assert!(run.status.success() && stderr.contains(&format!("shard {k} of {count} written")), "{stderr}");
+        }
+        let merged = root.join(format!("merged-{count}.tgm"));
+        ok(tagger_at(&["merge", "--out", s(&merged), s(&dir), "-q"]));
+        assert!(read(&merged) == read(&whole), "{count} shards merged differ from one training");
+    }
+    let shard = |k: usize| root.join(format!("shards-3/shard-{k}.tgs"));
+
+    // What a merge refuses, with exit code 1 and a message that says why.
+    let fails = |args: &[&str], expect: &str| {
+        let out = tagger_at(args);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {stderr}");
+        assert!(stderr.contains(expect), "{args:?}: expected {expect:?} in {stderr}");
+    };
+    let bad = root.join("bad.tgm");
+    fails(&["merge", "--out", s(&bad), s(&shard(0)), s(&shard(2))], "shards 1 of 3 missing");
+    fails(&["merge", "--out", s(&bad), s(&shard(0)), s(&shard(1)), s(&shard(1)), s(&shard(2))], "given twice");
+    fails(&["merge", "--out", s(&bad), s(&whole)], "not a tagger shard file");
+    fails(&["merge", "--out", s(&bad), s(&root)], "no shard files");
+    // The corpus changed between the shards and the merge.
+    std::fs::copy(corpus.join("0000007.txt"), corpus.join("extra.txt")).unwrap();
+    fails(&["merge", "--out", s(&bad), s(&shard(0)), s(&shard(1)), s(&shard(2))], "fitted on other documents");
+    assert!(!bad.exists(), "nothing written by a refused merge");
+    let usage = tagger_at(&["train", "--corpus", s(&corpus), "--shard", "3/3", "--out", s(&bad)]);
+    assert_eq!(usage.status.code(), Some(2), "a shard index beyond the count is a usage error");
+    fails(&["train", "--corpus", "-", "--shard", "0/2", "--out", s(&bad)], "--shard needs a corpus path");
+
+    // With a vocabulary (lexical backend and ensemble fitted by the merge): the recorded vocabulary is read again.
+    let (train, test, vocab) = (root.join("annif"), root.join("test.tsv"), root.join("vocab.ttl"));
+    write_annif_corpus(&train, &test);
+    write_vocabulary(&vocab);
+    let with_vocab = ["--corpus", s(&train), "--vocab", s(&vocab), "-q"];
+    let whole = root.join("vocab-whole.tgm");
+    ok(tagger_at(&[&["train", "--out", s(&whole)][..], &with_vocab].concat()));
+    for k in 0..2 {
+        let spec = format!("{k}/2");
+        let out = root.join(format!("vocab-{k}.tgs"));
+        ok(tagger_at(&[&["train", "--shard", &spec, "--out", s(&out)][..], &with_vocab].concat()));
+    }
+    let merged = root.join("vocab-merged.tgm");
+    ok(tagger_at(&["merge", "--out", s(&merged), s(&root.join("vocab-0.tgs")), s(&root.join("vocab-1.tgs")), "-q"]));
+    assert!(read(&merged) == read(&whole), "merged model with a vocabulary differs");
+    std::fs::remove_dir_all(&root).unwrap();
+}

@@ -294,6 +294,11 @@ impl BlockFits {
         self.blocks.iter().map(|(b, _)| *b)
     }
 
+    /// Labels fitted, over all blocks held.
+    pub fn n_labels(&self) -> usize {
+        self.blocks.iter().map(|(_, f)| f.len()).sum()
+    }
+
     /// Put the blocks of several parts together (in block order; duplicates are kept, and refused on assembly).
     pub fn join(parts: Vec<BlockFits>) -> BlockFits {
         let mut blocks: Vec<(u32, Vec<LabelFit>)> = parts.into_iter().flat_map(|p| p.blocks).collect();

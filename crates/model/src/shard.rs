@@ -104,6 +104,8 @@ impl LabelShard {
 /// Every shard of one training, checked to belong together.
 #[derive(Debug)]
 pub struct MergedShards {
+    /// How many shards.
+    pub count: usize,
     /// SHA-256 of the training documents and labels the shards read (hex).
     pub corpus_digest: String,
     /// The training configuration (JSON) of every shard.
@@ -178,7 +180,7 @@ impl MergedShards {
             }
         }
         let fits = parts.into_iter().map(|p| Some(BlockFits::join(p))).collect();
-        Ok(MergedShards { corpus_digest, config, recipe, fits })
+        Ok(MergedShards { count, corpus_digest, config, recipe, fits })
     }
 }
 
