@@ -54,6 +54,11 @@ fn parse_labels(header: &str) -> Result<Vec<String>, String> {
         if label.is_empty() {
             return Err(format!("label {} of the %%% header is empty (two '|' in a row?)", i + 1));
         }
+        // Only "\n" ends the header line (a "\r" before it is trimmed above); a lone "\r" inside it would make
+        // a label the writer refuses, so the document could not be written back.
+        if label.contains('\r') {
+            return Err(format!("label {} of the %%% header contains a carriage return", i + 1));
+        }
         if seen.insert(label) {
             labels.push(label.to_owned());
         }

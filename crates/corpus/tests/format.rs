@@ -46,6 +46,19 @@ fn malformed_files_get_errors_naming_file_and_line() {
     }
 }
 
+/// Found by fuzzing (`fuzz/regressions/corpus_document/`): a lone carriage return inside the header line was kept
+/// inside a label, a label `write_document` refuses, so the document read could not be written back.
+#[test]
+fn issue_14_a_carriage_return_inside_the_header_is_an_error() {
+    for input in [&b"%%%PART\rNER|B|\n\nx"[..], b"%%%A\r\rB\r\n\r\nx"] {
+        let err = parse(input).unwrap_err().to_string();
+        assert!(err.starts_with("fixture.txt:1: label") && err.contains("carriage return"), "{err}");
+    }
+    // A "\r\n" line ending stays a documented repair, and a "\r" next to a '|' is whitespace around a label.
+    check(b"%%%A|B|\r\n\r\nx", Some(&["A", "B"]), "x");
+    check(b"%%%A|B\r|\rC\r\n\nx", Some(&["A", "B", "C"]), "x");
+}
+
 #[test]
 fn writer_refuses_what_the_format_cannot_hold() {
     for (labels, text) in [(Some(vec!["A|B"]), "x"), (Some(vec![" A"]), "x"), (Some(vec![""]), "x"), (None, "%%%x")] {

@@ -24,7 +24,8 @@ pub enum Filter {
     },
     /// Reduce words to their Snowball stem (`rust-stemmers`) for a language: `fi`, `en`, `sv`, … (see
     /// [`crate::stemmer_languages`]). Expects lower-cased input, so it belongs after normalisation; tokens
-    /// without a letter (numbers, class tokens such as `<num>`) and Han text pass unchanged.
+    /// without a letter (numbers, class tokens such as `<num>`) and Han text pass unchanged; a token whose stem
+    /// is empty (an Arabic token of diacritics only) is dropped.
     Stem {
         /// Language tag (BCP 47 or ISO 639-3; only the primary subtag counts).
         language: String,
@@ -280,7 +281,9 @@ impl Prepared {
                 if tok.chars().any(|c| c.is_alphabetic() && !crate::is_han(c)) {
                     s.stem(tok);
                 }
-                true
+                // A stemmer can strip a word to nothing (Arabic drops diacritics and tatweel, and a token of
+                // only those is alphabetic); an empty token is no word, so it goes.
+                !tok.is_empty()
             }
             Prepared::StopWords(set) => !set.contains(tok.as_ref()),
             Prepared::Length(min, max) => {

@@ -201,6 +201,23 @@ fn stemming_per_language() {
     assert_eq!(tokens[0].text, "kirjasto");
 }
 
+/// Found by fuzzing (`fuzz/regressions/tokenize/`): the Arabic stemmer strips diacritics and tatweel, so a token
+/// of only those (U+FCF3, a presentation-form ligature, is tatweel + damma + shadda after NFKC) was stemmed to an
+/// empty token. The default pipeline's length filter hid it; a configured pipeline that stems last did not.
+#[test]
+fn issue_14_a_stem_that_erases_the_token_drops_it() {
+    let cfg = TokenizerConfig {
+        filters: vec![Filter::DropPunctuation, Filter::Stem { language: "ar".into() }],
+        ..TokenizerConfig::default()
+    };
+    let tok = Tokenizer::new(cfg).unwrap();
+    for text in ["\u{FCF3} الكتاب", "ـُّ الكتاب ـَ"] {
+        let words: Vec<String> = tok.tokenize(text).into_iter().map(|t| t.text).collect();
+        assert!(words.iter().all(|w| !w.is_empty()), "empty token in {words:?}");
+        assert_eq!(words.len(), 1, "{words:?}");
+    }
+}
+
 #[test]
 fn stemming_config_errors_name_the_language() {
     let cfg = TokenizerConfig { filters: vec![Filter::Stem { language: "zz".into() }], ..TokenizerConfig::default() };
