@@ -118,7 +118,11 @@ pub(crate) fn evaluate(model: &TaggerModel, docs: &[tagger_corpus::Document], wh
 
 /// The documents' subjects as the model names them: a vocabulary model's labels are concept URIs, and a corpus
 /// may name subjects by URI, notation or any label.
-fn subjects_of(model: &TaggerModel, docs: &[tagger_corpus::Document], what: &str) -> Result<Vec<Vec<String>>> {
+pub(crate) fn subjects_of(
+    model: &TaggerModel,
+    docs: &[tagger_corpus::Document],
+    what: &str,
+) -> Result<Vec<Vec<String>>> {
     let gold = labelled(docs, what)?;
     let Some(vocab) = model.vocabulary() else {
         return Ok(gold);

@@ -9,6 +9,7 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 mod common;
 mod cv_cmd;
 mod eval_cmd;
+mod learn_cmd;
 mod loadgen_cmd;
 mod merge_cmd;
 mod predict_cmd;
@@ -35,6 +36,9 @@ enum Command {
     Tokenize(tokenize_cmd::Args),
     /// Train a model on a labelled corpus and write it to a file.
     Train(train_cmd::Args),
+    /// Update a model from newly indexed documents without retraining it (as Annif's `learn`): known labels are
+    /// refitted towards their weights on the new documents and a replayed sample of old ones, new labels added.
+    Learn(learn_cmd::Args),
     /// Join the shard files of a label-sharded training (`tagger train --shard K/N`) into the model file one
     /// `tagger train` gives, byte for byte; the corpus and vocabulary are read again from the paths the shards
     /// recorded.
@@ -66,6 +70,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Tokenize(args) => tokenize_cmd::run(args),
         Command::Train(args) => train_cmd::run(args),
+        Command::Learn(args) => learn_cmd::run(args),
         Command::Merge(args) => merge_cmd::run(args),
         Command::Eval(args) => eval_cmd::run(args),
         Command::Cv(args) => cv_cmd::run(args),

@@ -478,3 +478,40 @@ fn issue_12_train_shards_and_merge_write_the_file_train_writes() {
     assert!(read(&merged) == read(&whole), "merged model with a vocabulary differs");
     std::fs::remove_dir_all(&root).unwrap();
 }
+
+#[test]
+fn issue_12_learn_updates_a_model_from_new_documents() {
+    let root: PathBuf = std::env::temp_dir().join(format!("tagger-cli-learn-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&root);
+    let (train, new) = (root.join("train"), root.join("new"));
+    write_corpus(&train, &new, 200, 100);
+    let (model, learned) = (root.join("m.tgm"), root.join("learned.tgm"));
+    ok(tagger(&["train", "--corpus", s(&train), "--out", s(&model), "-q"]));
+    let out = tagger(&[
+        "learn",
+        "--model",
+        s(&model),
+        "--corpus",
+        s(&new),
+        "--replay-corpus",
+        s(&train),
+        "--replay",
+        "50",
+        "--out",
+        s(&learned),
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success() && stderr.contains("learnt 100 new documents (+ 50 replayed)"), "{stderr}");
+    let predicted = ok(tagger(&["predict", "--model", s(&learned), "--top-k", "2", s(&new.join("0000000.txt"))]));
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(predicted.trim()).unwrap()["tags"].as_array().unwrap().len(),
+        2
+    );
+    // Replaying needs the old documents; an unlabelled corpus cannot teach anything.
+    let out = tagger(&["learn", "--model", s(&model), "--corpus", s(&new), "--replay", "5", "--out", s(&learned)]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--replay needs --replay-corpus"));
+    std::fs::write(root.join("plain.txt"), "no header, no labels").unwrap();
+    let out = tagger(&["learn", "--model", s(&model), "--corpus", s(&root.join("plain.txt")), "--out", s(&learned)]);
+    assert_eq!(out.status.code(), Some(1));
+    std::fs::remove_dir_all(&root).unwrap();
+}

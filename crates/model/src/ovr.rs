@@ -503,6 +503,7 @@ impl ValidOvrParams {
                         bias,
                         c_pos: c * f64::from(self.positive_weight),
                         c_neg: c,
+                        prior: None,
                     };
                     let settings = SolverSettings {
                         loss: self.loss,
@@ -700,6 +701,184 @@ impl Fit<SparseRecords, LabelSets, ModelError> for ValidOvrParams {
     }
 }
 
+/// Salt of the solver seeds of incremental learning (a learn step's coordinate order is not a training's).
+const LEARN_SEED: u64 = 0x6c65_6172_6e00;
+
+/// A refitted label: its index, its weights as (feature, weight) pairs, its bias.
+type Refitted = (usize, Vec<(u32, f32)>, f32);
+
+impl OvrModel {
+    /// Incremental learning (see [`crate::TaggerModel::learn`]): every label this model has weights for is refitted
+    /// on the rows `x` with labels `sets`, regularised towards its current weights (the solver's `prior`: the
+    /// change is what the rows call for, the rest of the model stays as training left it), and keeps its
+    /// calibration and threshold; the labels of `added` (ids, increasing) — new ones from `n_labels()` on, or
+    /// known ones that had no training example — take the weights, calibration and threshold of `fitted`, a
+    /// model fitted on the same rows for those labels alone (its label `k` is `added[k]`). `n_labels` is the new
+    /// label count. Squared hinge only.
+    pub(crate) fn learned(
+        &self,
+        x: &CsrMatrix,
+        sets: &[Vec<u32>],
+        n_labels: usize,
+        added: &[u32],
+        fitted: Option<&OvrModel>,
+    ) -> Result<OvrModel, ModelError> {
+        let p = &self.params;
+        if p.loss != crate::Loss::SquaredHinge {
+            return Err(ModelError::InvalidParams("incremental learning needs the squared-hinge loss".into()));
+        }
+        if x.n_cols() != self.n_features || x.n_rows() != sets.len() || n_labels < self.n_labels {
+            return Err(ModelError::InvalidData("rows, label sets and model disagree".into()));
+        }
+        if fitted.map_or(0, |f| f.n_labels) != added.len() {
+            return Err(ModelError::InvalidData("the added labels' model does not match them".into()));
+        }
+        let bias = f64::from(self.bias);
+        let n = x.n_rows();
+        let sq_norms: Vec<f64> =
+            x.rows().map(|r| r.data.iter().map(|&v| f64::from(v).powi(2)).sum::<f64>() + bias * bias).collect();
+        let mut positives: Vec<Vec<u32>> = vec![Vec::new(); n_labels];
+        for (d, s) in sets.iter().enumerate() {
+            for &l in s {
+                positives
+                    .get_mut(l as usize)
+                    .ok_or_else(|| ModelError::InvalidData(format!("label {l}")))?
+                    .push(d as u32);
+            }
+        }
+        // Label-major copies of the current weights, for the prior's decision values and the sum w₀ + v.
+        let by_label = self.weights.transpose();
+        let refit: Vec<usize> = (0..self.n_labels).filter(|&l| self.trained[l]).collect();
+        let rows: Vec<u32> = (0..n as u32).collect();
+        let c = f64::from(p.c);
+        let below = f64::from(p.prune_below);
+        let refitted: Vec<Refitted> = refit
+            .par_chunks(LANES)
+            .flat_map_iter(|block| {
+                let lanes = block.len();
+                let mut ys = vec![0u16; n];
+                for (b, &l) in block.iter().enumerate() {
+                    for &d in &positives[l] {
+                        ys[d as usize] |= 1 << b;
+                    }
+                }
+                let mut prior = vec![0.0f64; n * LANES];
+                for (d, out) in prior.chunks_mut(LANES).enumerate() {
+                    let row = x.row(d);
+                    for (b, &l) in block.iter().enumerate() {
+                        out[b] = f64::from(self.label_bias[l]) + sparse_dot(by_label.row(l), row);
+                    }
+                }
+                let problem = Problem {
+                    x,
+                    rows: &rows,
+                    ys: &ys,
+                    lanes,
+                    sq_norms: &sq_norms,
+                    bias,
+                    c_pos: c * f64::from(p.positive_weight),
+                    c_neg: c,
+                    prior: Some(&prior),
+                };
+                let settings = SolverSettings {
+                    loss: p.loss,
+                    tol: f64::from(p.tol),
+                    max_iter: p.max_iter,
+                    seed: mix(p.seed ^ LEARN_SEED, block[0], 0),
+                };
+                let change = solve_block(&problem, &settings);
+                let out: Vec<Refitted> = block
+                    .iter()
+                    .enumerate()
+                    .map(|(b, &l)| {
+                        let v = change.solution(b);
+                        let mut w = v.weights;
+                        let old = by_label.row(l);
+                        for (&j, &o) in old.indices.iter().zip(old.data) {
+                            w[j as usize] += f64::from(o);
+                        }
+                        let kept = Solution { weights: w, bias: 0.0, iterations: 0 }.kept_weights(below);
+                        (l, kept, self.label_bias[l] + (v.bias * bias) as f32)
+                    })
+                    .collect();
+                out
+            })
+            .collect();
+        let mut weights: Vec<Vec<(u32, f32)>> = vec![Vec::new(); n_labels];
+        let mut label_bias = self.label_bias.clone();
+        label_bias.resize(n_labels, 0.0);
+        let mut calibration = self.calibration.clone();
+        calibration.resize(n_labels, Platt::LOGISTIC);
+        let mut thresholds = self.thresholds.clone();
+        thresholds.resize(n_labels, 1.0);
+        let mut trained = self.trained.clone();
+        trained.resize(n_labels, false);
+        for (l, w, b) in refitted {
+            weights[l] = w;
+            label_bias[l] = b;
+        }
+        if let Some(f) = fitted {
+            let f_by_label = f.weights.transpose();
+            for (k, &l) in added.iter().enumerate() {
+                let l = l as usize;
+                let row = f_by_label.row(k);
+                weights[l] = row.indices.iter().copied().zip(row.data.iter().copied()).collect();
+                label_bias[l] = f.label_bias[k];
+                calibration[l] = f.calibration[k];
+                thresholds[l] = f.thresholds[k];
+                trained[l] = f.trained[k];
+            }
+        }
+        let mut by_label = CsrMatrix::new(self.n_features);
+        for w in &weights {
+            let (idx, val): (Vec<u32>, Vec<f32>) = w.iter().copied().unzip();
+            by_label.push_row(&idx, &val);
+        }
+        let mut cooccur = self.cooccur.clone();
+        cooccur.resize(n_labels, Vec::new());
+        for (l, with) in cooccurrence(sets, n_labels).into_iter().enumerate() {
+            if !with.is_empty() {
+                cooccur[l].extend(with);
+                cooccur[l].sort_unstable();
+                cooccur[l].dedup();
+            }
+        }
+        Ok(OvrModel {
+            n_features: self.n_features,
+            n_labels,
+            bias: self.bias,
+            label_bias,
+            weights: by_label.transpose(),
+            cache: ScoringCache::default(),
+            calibration,
+            thresholds,
+            trained,
+            cooccur,
+            rule: self.rule,
+            cv: None,
+            params: self.params.clone(),
+            out_of_fold: OutOfFoldSlot::default(),
+        })
+    }
+}
+
+/// `aᵀb` of two sparse rows (indices increasing).
+fn sparse_dot(a: SparseRow<'_>, b: SparseRow<'_>) -> f64 {
+    let (mut i, mut j, mut s) = (0, 0, 0.0f64);
+    while i < a.indices.len() && j < b.indices.len() {
+        match a.indices[i].cmp(&b.indices[j]) {
+            std::cmp::Ordering::Less => i += 1,
+            std::cmp::Ordering::Greater => j += 1,
+            std::cmp::Ordering::Equal => {
+                s += f64::from(a.data[i]) * f64::from(b.data[j]);
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+    s
+}
+
 /// Above this many bytes of rebuilt fold rows, folds are rebuilt per block of labels instead of once.
 const PREBUILT_FOLD_BYTES: usize = 256 << 20;
 
@@ -830,6 +1009,11 @@ impl OvrModel {
     /// Drop the out-of-fold probabilities.
     pub fn forget_out_of_fold(&mut self) {
         self.out_of_fold = OutOfFoldSlot::default();
+    }
+
+    /// Whether `label` has weights (it had a positive training example).
+    pub fn is_trained(&self, label: usize) -> bool {
+        self.trained.get(label).copied().unwrap_or(false)
     }
 
     /// Number of labels.

@@ -70,6 +70,11 @@ pub(crate) struct Problem<'a> {
     /// Penalty for positive and negative examples.
     pub c_pos: f64,
     pub c_neg: f64,
+    /// Decision values of a prior model (`prior[k * LANES + lane]` for `rows[k]`, bias included): when given, the
+    /// solver fits the change `v` to that model's weights `w₀` — `min ½‖v‖² + C Σ ξ(y (w₀ + v)ᵀx)`, i.e. the
+    /// problem regularised towards `w₀` instead of towards 0 — and the block holds `v` (incremental learning).
+    /// Squared hinge only.
+    pub prior: Option<&'a [f64]>,
 }
 
 impl Problem<'_> {
@@ -349,7 +354,8 @@ fn solve_l2_svm<const L: usize>(p: &Problem<'_>, s: &SolverSettings) -> Block {
                 }
                 let (yi, d) = if p.positive(i, b) { (1.0, d_pos) } else { (-1.0, d_neg) };
                 let a = alpha[i][b];
-                let g = yi * g_all[b] - 1.0 + a * d;
+                let prior = p.prior.map_or(0.0, |o| o[i * LANES + b]);
+                let g = yi * (g_all[b] + prior) - 1.0 + a * d;
                 let mut pg = 0.0;
                 if a == 0.0 {
                     if g > pg_max_old[b] {
@@ -527,7 +533,17 @@ mod tests {
         let rows: Vec<u32> = (0..x.n_rows() as u32).collect();
         let sq: Vec<f64> = x.rows().map(|r| r.data.iter().map(|v| f64::from(*v).powi(2)).sum::<f64>() + 1.0).collect();
         let ys: Vec<u16> = y.iter().map(|&b| u16::from(b)).collect();
-        let p = Problem { x: &x, rows: &rows, ys: &ys, lanes: 1, sq_norms: &sq, bias: 1.0, c_pos: 1.0, c_neg: 1.0 };
+        let p = Problem {
+            x: &x,
+            rows: &rows,
+            ys: &ys,
+            lanes: 1,
+            sq_norms: &sq,
+            bias: 1.0,
+            c_pos: 1.0,
+            c_neg: 1.0,
+            prior: None,
+        };
         for loss in [Loss::SquaredHinge, Loss::Logistic] {
             let s = SolverSettings { loss, tol: 1e-6, max_iter: 1000, seed: 7 };
             let sol = solve(&p, &s).remove(0);
@@ -575,7 +591,17 @@ mod tests {
         let rows: Vec<u32> = (0..n as u32).collect();
         let sq: Vec<f64> = x.rows().map(|r| r.data.iter().map(|v| f64::from(*v).powi(2)).sum()).collect();
         let ys: Vec<u16> = y.iter().map(|&b| u16::from(b)).collect();
-        let p = Problem { x: &x, rows: &rows, ys: &ys, lanes: 1, sq_norms: &sq, bias: 0.0, c_pos: c, c_neg: c };
+        let p = Problem {
+            x: &x,
+            rows: &rows,
+            ys: &ys,
+            lanes: 1,
+            sq_norms: &sq,
+            bias: 0.0,
+            c_pos: c,
+            c_neg: c,
+            prior: None,
+        };
         let ours = solve(&p, &SolverSettings { loss: Loss::Logistic, tol: 1e-8, max_iter: 10_000, seed: 1 }).remove(0);
 
         let targets: Array1<&str> = y.iter().map(|&t| if t { "pos" } else { "neg" }).collect();
@@ -628,8 +654,17 @@ mod tests {
         let sq: Vec<f64> = x.rows().map(|r| r.data.iter().map(|v| f64::from(*v).powi(2)).sum::<f64>() + 1.0).collect();
         let s = SolverSettings { loss: Loss::SquaredHinge, tol: 1e-5, max_iter: 5000, seed: 5 };
         for lanes in [LANES, 3] {
-            let block =
-                Problem { x: &x, rows: &rows, ys: &ys, lanes, sq_norms: &sq, bias: 1.0, c_pos: 2.0, c_neg: 1.0 };
+            let block = Problem {
+                x: &x,
+                rows: &rows,
+                ys: &ys,
+                lanes,
+                sq_norms: &sq,
+                bias: 1.0,
+                c_pos: 2.0,
+                c_neg: 1.0,
+                prior: None,
+            };
             let together = solve(&block, &s);
             assert_eq!(together.len(), lanes);
             for (b, sol) in together.iter().enumerate() {
@@ -644,5 +679,59 @@ mod tests {
                 assert!((a - o).abs() < 1e-5 * o.max(1.0), "lane {b} of {lanes}: {a} vs alone {o}");
             }
         }
+    }
+
+    /// With a prior model the solver minimises `½‖w − w₀‖² + C Σ ξ(y wᵀx)`: its answer `w₀ + v` beats `w₀` and
+    /// every small step away from it; a zero prior changes nothing.
+    #[test]
+    fn a_prior_model_regularises_towards_its_weights() {
+        let (x, y) = toy();
+        let rows: Vec<u32> = (0..x.n_rows() as u32).collect();
+        let sq: Vec<f64> = x.rows().map(|r| r.data.iter().map(|v| f64::from(*v).powi(2)).sum::<f64>() + 1.0).collect();
+        let ys: Vec<u16> = y.iter().map(|&b| u16::from(b)).collect();
+        let s = SolverSettings { loss: Loss::SquaredHinge, tol: 1e-7, max_iter: 5000, seed: 3 };
+        let plain = Problem {
+            x: &x,
+            rows: &rows,
+            ys: &ys,
+            lanes: 1,
+            sq_norms: &sq,
+            bias: 1.0,
+            c_pos: 0.5,
+            c_neg: 0.5,
+            prior: None,
+        };
+        let w0 = Solution { weights: vec![-0.4, 0.9, 0.3], bias: 0.2, iterations: 0 };
+        let mut prior = vec![0.0; rows.len() * LANES];
+        for &r in &rows {
+            prior[r as usize * LANES] = w0.decision(&x, r as usize, 1.0);
+        }
+        let with_prior = Problem { prior: Some(&prior), ..plain };
+        let v = solve(&with_prior, &s).remove(0);
+        let w = |scale: f64, d: &[f64]| Solution {
+            weights: (0..3).map(|j| w0.weights[j] + v.weights[j] + scale * d[j]).collect(),
+            bias: w0.bias + v.bias + scale * d[3],
+            iterations: 0,
+        };
+        // F(w) = ½‖w − w₀‖² + C Σ ξ: the plain objective of w, less ½‖w‖², plus ½‖w − w₀‖².
+        let f = |sol: &Solution| {
+            let sq = |a: &[f64], b: f64| a.iter().map(|x| x * x).sum::<f64>() + b * b;
+            let diff: Vec<f64> = sol.weights.iter().zip(&w0.weights).map(|(a, b)| a - b).collect();
+            primal_objective(&plain, 0, Loss::SquaredHinge, sol) - 0.5 * sq(&sol.weights, sol.bias)
+                + 0.5 * sq(&diff, sol.bias - w0.bias)
+        };
+        let best = f(&w(0.0, &[0.0; 4]));
+        assert!(best < f(&w0) - 1e-3, "{best} against the prior itself {}", f(&w0));
+        let mut rng = Rng::new(9);
+        for _ in 0..20 {
+            let d: Vec<f64> = (0..4).map(|_| rng.below(200) as f64 / 100.0 - 1.0).collect();
+            for eps in [1e-2, -1e-2] {
+                assert!(best <= f(&w(eps, &d)) + 1e-9, "a step {eps} along {d:?} does better");
+            }
+        }
+        let zero = vec![0.0; rows.len() * LANES];
+        let a = solve(&Problem { prior: Some(&zero), ..plain }, &s).remove(0);
+        let b = solve(&plain, &s).remove(0);
+        assert_eq!((a.weights, a.bias), (b.weights, b.bias));
     }
 }

@@ -245,6 +245,8 @@ pub struct TrainingMeta {
     /// What fitting the lexical backend and the ensemble measured, when the model has them (kept here only, in
     /// the JSON header that GetModel shows).
     pub ensemble: Option<crate::EnsembleReport>,
+    /// Incremental learning steps since training (`tagger learn`), oldest first.
+    pub learned: Vec<crate::LearnRecord>,
 }
 
 /// The configuration actually used, every choice made explicit.
