@@ -139,7 +139,10 @@ impl CsrMatrix {
             if w[0] > w[1] {
                 return Err("row pointers decrease".into());
             }
-            let idx = &self.indices[w[0]..w[1]];
+            // The row pointers only span the entries once all of them are checked: slice with `get`.
+            let Some(idx) = self.indices.get(w[0]..w[1]) else {
+                return Err("row pointers do not span the entries".into());
+            };
             if idx.windows(2).any(|p| p[0] >= p[1]) || idx.last().is_some_and(|&j| j as usize >= self.n_cols) {
                 return Err("column indices unsorted or out of range".into());
             }
@@ -151,6 +154,16 @@ impl CsrMatrix {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Found by fuzzing (`fuzz/regressions/model_bitflip/csr-row-pointer-past-the-end`): a model file's matrix
+    /// whose row pointers rise past the entries and fall back panicked while it was checked.
+    #[test]
+    fn validate_refuses_row_pointers_past_the_entries() {
+        let m = CsrMatrix { n_cols: 4, indptr: vec![0, 9, 2], indices: vec![0, 1], data: vec![1.0, 1.0] };
+        assert_eq!(m.validate(), Err("row pointers do not span the entries".into()));
+        let ok = CsrMatrix { n_cols: 4, indptr: vec![0, 1, 2], indices: vec![0, 1], data: vec![1.0, 1.0] };
+        assert_eq!(ok.validate(), Ok(()));
+    }
 
     #[test]
     fn build_select_append() {

@@ -115,9 +115,19 @@ impl TaggerModel {
                  with `tagger train`"
             )));
         }
-        let undecodable = |e: postcard::Error| bad(format!("undecodable payload: {e}"));
+        let undecodable = |e: String| bad(format!("undecodable payload: {e}"));
+        // The whole payload or nothing: a payload of a newer layout read as an older one (a damaged version
+        // field: the checksum covers only the payload) would otherwise load with its later parts dropped.
+        fn whole<'a, T: serde::Deserialize<'a>>(body: &'a [u8], version: u32) -> Result<T, String> {
+            let (value, rest) = postcard::take_from_bytes(body).map_err(|e| e.to_string())?;
+            if rest.is_empty() {
+                Ok(value)
+            } else {
+                Err(format!("{} bytes left over after a version {version} payload", rest.len()))
+            }
+        }
         let payload: Payload = if version == 3 {
-            let p: PayloadV3 = postcard::from_bytes(body).map_err(undecodable)?;
+            let p: PayloadV3 = whole(body, version).map_err(undecodable)?;
             Payload {
                 header_json: p.header_json,
                 terms: p.terms,
@@ -127,7 +137,7 @@ impl TaggerModel {
                 ensemble: None,
             }
         } else if version == 4 {
-            let p: PayloadV4 = postcard::from_bytes(body).map_err(undecodable)?;
+            let p: PayloadV4 = whole(body, version).map_err(undecodable)?;
             Payload {
                 header_json: p.header_json,
                 terms: p.terms,
@@ -137,7 +147,7 @@ impl TaggerModel {
                 ensemble: None,
             }
         } else {
-            postcard::from_bytes(body).map_err(undecodable)?
+            whole(body, version).map_err(undecodable)?
         };
         let header: Header =
             serde_json::from_str(&payload.header_json).map_err(|e| bad(format!("undecodable model header: {e}")))?;

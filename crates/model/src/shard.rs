@@ -82,7 +82,11 @@ impl LabelShard {
         if version != SHARD_VERSION {
             return Err(bad(format!("shard format version {version}; this tagger reads {SHARD_VERSION}")));
         }
-        let shard: LabelShard = postcard::from_bytes(body).map_err(|e| bad(format!("undecodable shard: {e}")))?;
+        let (shard, rest): (LabelShard, _) =
+            postcard::take_from_bytes(body).map_err(|e| bad(format!("undecodable shard: {e}")))?;
+        if !rest.is_empty() {
+            return Err(bad(format!("undecodable shard: {} bytes left over after the shard", rest.len())));
+        }
         if shard.count == 0 || shard.index >= shard.count {
             return Err(bad(format!("shard {} of {} is impossible", shard.index, shard.count)));
         }

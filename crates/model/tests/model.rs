@@ -360,6 +360,11 @@ fn damaged_model_files_are_rejected_with_clear_errors() {
     wrong_magic[0] = b'X';
     let mut trailing = good.clone();
     trailing.push(0);
+    // Found by fuzzing (`fuzz/regressions/model_bitflip/version-5-read-as-4`): the checksum covers the payload,
+    // not the version field, so a current file whose version reads 4 decoded as a version-4 payload and loaded
+    // without its last part. A payload must be decoded to its last byte.
+    let mut version_4 = good.clone();
+    version_4[8..12].copy_from_slice(&4u32.to_le_bytes());
     let cases: Vec<(Vec<u8>, &str)> = vec![
         (good[..good.len() - 10].to_vec(), "truncated"),
         (good[..10].to_vec(), "not a tagger model"),
@@ -369,6 +374,7 @@ fn damaged_model_files_are_rejected_with_clear_errors() {
         (older, "older than this tagger reads"),
         (wrong_magic, "not a tagger model"),
         (trailing, "unexpected bytes"),
+        (version_4, "left over after a version 4 payload"),
     ];
     for (bytes, needle) in cases {
         let err = TaggerModel::from_bytes(&bytes, Path::new("bad.tgm")).unwrap_err().to_string();
