@@ -45,6 +45,21 @@ pub struct Args {
     /// One JSON object on stdout.
     #[arg(long)]
     json: bool,
+    /// Open loop: start this many calls per second whatever the server answers (the way independent clients
+    /// arrive; can overload a server, which the closed loop of --concurrency cannot). Reports latency per status
+    /// code and a per-second timeline. --requests still bounds the documents sent; Ctrl-C stops it early and
+    /// it still reports.
+    #[arg(long)]
+    rate: Option<f64>,
+    /// Deadline of every call, milliseconds (sent as grpc-timeout; open loop only).
+    #[arg(long, requires = "rate")]
+    deadline_ms: Option<u64>,
+    /// Open loop: calls in flight at most; calls due beyond it are not started, and counted.
+    #[arg(long, default_value_t = 20_000, requires = "rate")]
+    max_outstanding: usize,
+    /// Open loop: write every answered document as a JSON line (call, doc, model version, tags) to this file.
+    #[arg(long, requires = "rate")]
+    record: Option<PathBuf>,
 }
 
 pub fn run_cmd(args: Args) -> Result<()> {
@@ -54,6 +69,9 @@ pub fn run_cmd(args: Args) -> Result<()> {
         bail!("{} holds no documents", args.corpus.display());
     }
     let texts: Vec<String> = docs.into_iter().map(|d| d.text).collect();
+    if let Some(rate) = args.rate {
+        return open_loop(&args, texts, rate);
+    }
     let mode = match args.mode.as_str() {
         "unary" => Mode::Unary,
         "batch" => Mode::Batch(args.batch_size),
@@ -120,6 +138,77 @@ pub fn run_cmd(args: Args) -> Result<()> {
         if let Some(b) = baseline {
             writeln!(out, "in-process baseline: {b:.0} docs/s; server/in-process = {:.2}", report.docs_per_sec / b)?;
         }
+    }
+    crate::common::emit(&out)
+}
+
+fn open_loop(args: &Args, texts: Vec<String>, rate: f64) -> Result<()> {
+    use tagger_serve::openloop::{OpenLoadConfig, run_open};
+    if !(rate.is_finite() && rate > 0.0) {
+        bail!("--rate must be a positive number of calls per second");
+    }
+    let batch = match args.mode.as_str() {
+        "unary" => 1,
+        "batch" => args.batch_size.max(1),
+        m => bail!("--rate works with --mode unary or batch, not {m:?}"),
+    };
+    let cfg = OpenLoadConfig {
+        endpoint: format!("http://{}", args.addr),
+        texts: Arc::new(texts),
+        model: args.model.clone(),
+        connections: args.connections,
+        batch,
+        rate,
+        duration: Duration::from_secs(args.duration_secs),
+        max_calls: args.requests.div_ceil(batch),
+        deadline: args.deadline_ms.map(Duration::from_millis),
+        max_outstanding: args.max_outstanding,
+        record: args.record.is_some(),
+        stop: Arc::new(std::sync::atomic::AtomicBool::new(false)),
+    };
+    let rt = if args.client_threads <= 1 {
+        tokio::runtime::Builder::new_current_thread().enable_all().build()?
+    } else {
+        tokio::runtime::Builder::new_multi_thread().worker_threads(args.client_threads).enable_all().build()?
+    };
+    // Ctrl-C (SIGINT) ends the run early and still reports: the calls in flight are waited for.
+    let stop = Arc::clone(&cfg.stop);
+    rt.spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        }
+    });
+    let mut report = rt.block_on(run_open(cfg))?;
+    if let Some(path) = &args.record {
+        let mut lines = String::new();
+        for a in &report.answers {
+            writeln!(lines, "{}", serde_json::to_string(a)?)?;
+        }
+        tagger_model::write_atomic(path, lines.as_bytes()).with_context(|| format!("writing {}", path.display()))?;
+        report.answers.clear();
+    }
+    let mut out = String::new();
+    if args.json {
+        writeln!(out, "{}", serde_json::to_string(&report)?)?;
+    } else {
+        let codes: Vec<String> = report
+            .codes
+            .iter()
+            .map(|(c, s)| {
+                format!("{c} {} (p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms)", s.calls, s.p50_ms, s.p99_ms, s.max_ms)
+            })
+            .collect();
+        writeln!(
+            out,
+            "{} open loop at {:.0} calls/s ({:.0} started/s, {} skipped): {:.0} docs/s OK over {:.1} s; {}",
+            report.mode,
+            report.rate,
+            report.started_per_sec,
+            report.client_skipped,
+            report.ok_docs_per_sec,
+            report.seconds,
+            codes.join("; ")
+        )?;
     }
     crate::common::emit(&out)
 }

@@ -10,6 +10,7 @@ pub mod batcher;
 pub mod config;
 pub mod loadgen;
 pub mod metrics;
+pub mod openloop;
 pub mod registry;
 mod rest;
 pub mod server;
