@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Crash safety of every write (issue 14): `kill -9` at random moments of `tagger train`, `tagger merge`,
-# `tagger publish` and of a server's reload, KILLS times each (20 by default). Random moments: uniform over
-# 0-110% of the time one uninterrupted run of the same command takes here, so kills land in every stage,
-# writing included, and some after the end. After every kill:
+# `tagger publish` and of a server's reload, KILLS times each (20 by default). Random moments: half uniform over
+# 0-110% of the time one uninterrupted run of the same command takes here, half over its last 15% (85-105%),
+# where the output is written, so kills land in every stage, writing included, and some after the end. After every kill:
 #   train / merge: the file under the final name is the complete previous model or the complete new one (it
 #     loads and its bytes equal one of the two), never anything else;
 #   publish: every version directory visible in the repository (not hidden) holds a model that loads, the
@@ -38,17 +38,21 @@ while IFS= read -r f; do
 done < <(find "$tmp/gen" -type f | sort)
 echo "a short document about nothing in particular" > "$tmp/probe.txt"
 loads() { "$bin" predict --model "$1" "$tmp/probe.txt" > /dev/null 2>&1; }
-now() { date +%s.%N; }
-elapsed() { python3 -c "print($(now) - $1)"; }
-random_delay() { python3 -c "import random; print(round(random.uniform(0, 1.1 * $1), 3))"; }
+now() { echo "$EPOCHREALTIME"; }
+elapsed() { local t1=$EPOCHREALTIME; python3 -c "print($t1 - $1)"; }
+# Half the kills anywhere in the run, half in its last 15% (where the file is written), each uniform.
+random_delay() {
+  python3 -c "import random; t = $1; print(round(random.choice([random.uniform(0, 1.1 * t), random.uniform(0.85 * t, 1.05 * t)]), 3))"
+}
 
 # kill -9 "$@" after a random delay in [0, 1.1 x T]; prints whether the process was still running.
 kill_after() {
   local t=$1
   shift
-  "$@" > /dev/null 2>&1 &
-  local p=$! d
+  local p d
   d=$(random_delay "$t")
+  "$@" > /dev/null 2>&1 &
+  p=$!
   sleep "$d"
   if kill -9 "$p" 2>/dev/null; then echo "killed at $d s"; else echo "finished before $d s"; fi
   wait "$p" 2>/dev/null || true
@@ -63,8 +67,8 @@ clear_leftovers() { find "$1" -mindepth 1 -name '.*' -prune -exec rm -rf {} +; }
 mkdir -p "$tmp/shards"
 for k in 0 1; do "$bin" train -q --corpus "$tmp/train" --shard "$k/2" --out "$tmp/shards/shard-$k.tgs"; done
 for cmd in train merge; do
-  mkdir -p "$tmp/$cmd"
-  out="$tmp/$cmd/model.tgm"
+  mkdir -p "$tmp/out-$cmd"
+  out="$tmp/out-$cmd/model.tgm"
   if [ "$cmd" = train ]; then
     run=("$bin" train -q --corpus "$tmp/train" --out "$out")
   else
@@ -83,8 +87,8 @@ for cmd in train merge; do
     if cmp -s "$out" "$tmp/old.tgm" && loads "$out"; then old=$((old + 1))
     elif cmp -s "$out" "$tmp/$cmd.new.tgm" && loads "$out"; then new=$((new + 1))
     else bad=$((bad + 1)); echo "$cmd kill $n ($what): the final file is neither model" >&2; fi
-    l=$(leftovers "$tmp/$cmd"); left=$((left + l))
-    clear_leftovers "$tmp/$cmd"
+    l=$(leftovers "$tmp/out-$cmd"); left=$((left + l))
+    clear_leftovers "$tmp/out-$cmd"
   done
   printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$cmd" "$KILLS" "$t" "$killed" "old $old, new $new" "$bad" "$left" \
     "file under the final name: the previous model or the new one" >> "$results"
@@ -156,8 +160,9 @@ bad=0 left=0
 for n in $(seq "$KILLS"); do
   start_server || { bad=$((bad + 1)); continue; }
   "${run[@]}" > /dev/null
+  d=$(random_delay "$t")
   kill -HUP "$server"
-  sleep "$(random_delay "$t")"
+  sleep "$d"
   kill -9 "$server"; wait "$server" 2>/dev/null || true; server=
   if ! start_server || [ "$(served)" != "$(ls "$repo/m" | sort -n | tail -1)" ]; then
     bad=$((bad + 1)); echo "reload kill $n: the restarted server does not serve the newest version" >&2
@@ -174,7 +179,9 @@ import os, subprocess, sys
 commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
 print(f"Measured by `bash benches/reliability/kill9.sh` at {commit} ({os.cpu_count()} cores): a generated corpus of "
       "3,500 training documents and 60 labels; each kill -9 at a moment drawn uniformly over 0-110% of one "
-      "uninterrupted run of the same command (for reload: SIGHUP to the new version answering).\n")
+      "uninterrupted run of the same command, or (every other kill on average) over its last 15%, 85-105%, where the "
+      "file is written (for reload: SIGHUP to the new version answering). Kills that land during the write itself "
+      "show as temporary files left.\n")
 print("| command | kills | one run (s) | still running when killed | outcome | damaged | temp files left | checked after every kill |")
 print("|---|--:|--:|--:|---|--:|--:|---|")
 total_bad = 0
