@@ -11,6 +11,8 @@
 # (3 min 40 s here against 5 min 30 s for the campaign's release build).
 #
 #   bash .ci/fuzz_smoke.sh                 # all targets, ~3 s each
+#   bash .ci/fuzz_smoke.sh build           # only install cargo-fuzz and build (.ci/run does this in the background)
+#   bash .ci/fuzz_smoke.sh run             # only replay and fuzz, with the targets already built
 #   FUZZ_SECONDS=10 bash .ci/fuzz_smoke.sh # longer
 #   FUZZ_SKIP="model_bitflip" bash .ci/fuzz_smoke.sh   # leave targets out (say, one with a reported open bug)
 set -euo pipefail
@@ -31,10 +33,18 @@ if [ "$(cargo fuzz --version 2>/dev/null | awk '{print $2}')" != "$CARGO_FUZZ_VE
   cargo install --locked cargo-fuzz --version "$CARGO_FUZZ_VERSION" --root "$tools" --quiet --debug
 fi
 
+PHASE=${1:-all}
+case $PHASE in all | build | run) ;; *) echo "usage: $0 [build|run]" >&2; exit 2 ;; esac
 start=$(date +%s)
-echo "== cargo fuzz build (all targets)"
-cargo +nightly fuzz build "${BUILD_FLAGS[@]}"
+if [ "$PHASE" != run ]; then
+  echo "== cargo fuzz build (all targets)"
+  cargo +nightly fuzz build "${BUILD_FLAGS[@]}"
+fi
 built=$(date +%s)
+if [ "$PHASE" = build ]; then
+  echo "== fuzz smoke: build $((built - start)) s"
+  exit 0
+fi
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -45,6 +55,7 @@ for t in $(cargo +nightly fuzz list); do
     continue
   fi
   bin="fuzz/target/x86_64-unknown-linux-gnu/debug/$t"
+  [ -x "$bin" ] || { echo "$bin is not built: bash .ci/fuzz_smoke.sh build" >&2; exit 1; }
   regressions=(fuzz/regressions/"$t"/*)
   if [ -e "${regressions[0]}" ]; then
     echo "== $t: ${#regressions[@]} regression input(s)"
