@@ -31,27 +31,6 @@ pub struct Args {
     threads: usize,
 }
 
-/// SplitMix64 over the model's seed: the replay sample is the same for the same model and corpus.
-fn sample(n: usize, k: usize, seed: u64) -> Vec<usize> {
-    let mut state = seed ^ 0x7265_706c_6179;
-    let mut next = || {
-        state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = state;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    };
-    let mut idx: Vec<usize> = (0..n).collect();
-    let k = k.min(n);
-    for i in 0..k {
-        let j = i + (next() % (n - i) as u64) as usize;
-        idx.swap(i, j);
-    }
-    idx.truncate(k);
-    idx.sort_unstable();
-    idx
-}
-
 pub fn run(args: Args) -> Result<()> {
     set_threads(args.threads)?;
     let start = Instant::now();
@@ -69,7 +48,8 @@ pub fn run(args: Args) -> Result<()> {
     if args.replay.is_some_and(|r| r > 0) && args.replay_corpus.is_none() {
         bail!("--replay needs --replay-corpus (the documents the model was trained on)");
     }
-    let picked = sample(old.len(), args.replay.unwrap_or(new.len()), model.classifier().params.seed);
+    let picked =
+        tagger_model::replay_sample(old.len(), args.replay.unwrap_or(new.len()), model.classifier().params.seed);
     let replayed: Vec<tagger_corpus::Document> = picked.into_iter().map(|i| old[i].clone()).collect();
     labels.extend(subjects_of(&model, &replayed, "replayed documents")?);
     texts.extend(replayed.iter().map(|d| d.text.as_str()));

@@ -16,6 +16,22 @@ use linfa::traits::Fit;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 
+/// Which `k` of `n` old documents to replay beside the new ones (all of them when `k >= n`), in order: a seeded
+/// sample, the same for the same seed (a model's own seed, so the same model and corpus replay the same documents).
+pub fn replay_sample(n: usize, k: usize, seed: u64) -> Vec<usize> {
+    // The solver's SplitMix64, started from the seed mixed with "replay".
+    let mut rng = crate::solver::Rng::new(seed ^ 0x7265_706c_6179 ^ 0x9E37_79B9_7F4A_7C15);
+    let mut idx: Vec<usize> = (0..n).collect();
+    let k = k.min(n);
+    for i in 0..k {
+        let j = i + rng.below(n - i);
+        idx.swap(i, j);
+    }
+    idx.truncate(k);
+    idx.sort_unstable();
+    idx
+}
+
 /// What one `learn` step did, recorded in the model's metadata.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(default)]

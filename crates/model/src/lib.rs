@@ -36,7 +36,7 @@ pub use crossval::{CrossValidation, assign_folds, cross_validate};
 pub use data::{LabelSets, MultiLabelDataset, SparseRecords, dataset, records_dataset};
 pub use ensemble::{Ensemble, EnsembleConfig, EnsembleReport};
 pub use error::ModelError;
-pub use learn::LearnRecord;
+pub use learn::{LearnRecord, replay_sample};
 pub use ovr::{BlockFits, CvReport, Decision, DecisionRule, OOF_TOP, OutOfFold, OvrModel};
 pub use params::{OvrParams, ThresholdObjective, ValidOvrParams};
 pub use pilot::{FeatureTrial, PilotConfig};

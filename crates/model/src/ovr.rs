@@ -451,9 +451,7 @@ impl ValidOvrParams {
         let Plan { n, folds, holdout, ref all, ref splits, ref calib, ref calib_pos, keep_oof, ref positives, .. } =
             *plan;
         let bias = f64::from(self.bias);
-        let sq_norms_of = |x: &CsrMatrix| -> Vec<f64> {
-            x.rows().map(|r| r.data.iter().map(|&v| f64::from(v).powi(2)).sum::<f64>() + bias * bias).collect()
-        };
+        let sq_norms_of = |x: &CsrMatrix| sq_norms(x, bias);
         // What each fold's own vectorizer would change in the rows (see `SparseRecords::refit`); the rows
         // themselves are rebuilt per block of labels when needed (one pass over them, small next to the solver's
         // passes), so memory holds at most one extra copy per thread. Not with one held-out slice: its model is
@@ -704,6 +702,11 @@ impl Fit<SparseRecords, LabelSets, ModelError> for ValidOvrParams {
 /// Salt of the solver seeds of incremental learning (a learn step's coordinate order is not a training's).
 const LEARN_SEED: u64 = 0x6c65_6172_6e00;
 
+/// Each row's squared norm with the bias feature: the diagonal of the dual problem's kernel.
+fn sq_norms(x: &CsrMatrix, bias: f64) -> Vec<f64> {
+    x.rows().map(|r| r.data.iter().map(|&v| f64::from(v).powi(2)).sum::<f64>() + bias * bias).collect()
+}
+
 /// A refitted label: its index, its weights as (feature, weight) pairs, its bias.
 type Refitted = (usize, Vec<(u32, f32)>, f32);
 
@@ -735,8 +738,7 @@ impl OvrModel {
         }
         let bias = f64::from(self.bias);
         let n = x.n_rows();
-        let sq_norms: Vec<f64> =
-            x.rows().map(|r| r.data.iter().map(|&v| f64::from(v).powi(2)).sum::<f64>() + bias * bias).collect();
+        let sq_norms: Vec<f64> = sq_norms(x, bias);
         let mut positives: Vec<Vec<u32>> = vec![Vec::new(); n_labels];
         for (d, s) in sets.iter().enumerate() {
             for &l in s {
