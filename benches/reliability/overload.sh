@@ -11,7 +11,12 @@
 # Bounded: at most 2 x 60 s of overload and about 2.5 minutes in all, loopback only. Writes
 # benches/out/overload.{json,md} and the "overload" section of RELIABILITY.md.
 #
+# PIN=1 pins the server to core 1 and the generator to core 0 (taskset): the generator then cannot take the
+# server's CPU, as if it ran on another machine, and the server works on one core. COMPUTE_NICE sets the
+# server's --compute-nice (default: the server's default).
+#
 #   bash benches/reliability/overload.sh          # documents from ../shared/data (Reuters test) or generated
+#   PIN=1 bash benches/reliability/overload.sh
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 cd "$root"
@@ -21,6 +26,15 @@ bin="$root/target/release/tagger"
 OVERLOAD_SECS=${OVERLOAD_SECS:-60}
 FACTOR=${FACTOR:-4}
 DEADLINE_MS=${DEADLINE_MS:-1000}
+PIN=${PIN:-0}
+server_pin=()
+client_pin=()
+if [ "$PIN" = 1 ]; then
+  server_pin=(taskset -c 1)
+  client_pin=(taskset -c 0)
+fi
+nice_flag=()
+[ -z "${COMPUTE_NICE:-}" ] || nice_flag=(--compute-nice "$COMPUTE_NICE")
 tmp="$(mktemp -d)"
 pid=
 sampler=
@@ -39,11 +53,16 @@ else
   docs="$tmp/docs"
 fi
 addr=127.0.0.1:50081
-"$bin" serve --models "$root/models" --addr "$addr" --metrics-addr 127.0.0.1:9181 --reload-interval-secs 0 \
-  > "$tmp/serve.log" 2>&1 &
+"${server_pin[@]}" "$bin" serve --models "$root/models" --addr "$addr" --metrics-addr 127.0.0.1:9181 \
+  --reload-interval-secs 0 "${nice_flag[@]}" > "$tmp/serve.log" 2>&1 &
 pid=$!
 for _ in $(seq 200); do curl -sf http://127.0.0.1:9181/v1/projects > /dev/null 2>&1 && break; sleep 0.1; done
 curl -sf http://127.0.0.1:9181/v1/projects > /dev/null || { cat "$tmp/serve.log" >&2; exit 1; }
+
+# The niceness the compute threads really run at (field 19 of /proc/PID/task/TID/stat).
+server_nice=$(for t in /proc/"$pid"/task/*; do
+  if grep -q '^tagger-compute' "$t/comm"; then awk '{print $19}' "$t/stat"; fi
+done | sort -u | paste -sd/)
 
 # RSS of the server every 0.2 s, with the phase it was taken in (the phase file is rewritten by this script).
 echo idle > "$tmp/phase"
@@ -56,7 +75,7 @@ echo idle > "$tmp/phase"
 ) > "$tmp/rss.txt" &
 sampler=$!
 
-load() { "$bin" loadgen --addr "$addr" --corpus "$docs" --json --client-threads 1 "$@"; }
+load() { "${client_pin[@]}" "$bin" loadgen --addr "$addr" --corpus "$docs" --json --client-threads 1 "$@"; }
 results="$tmp/results.jsonl"
 : > "$results"
 for mode in unary batch; do
@@ -107,11 +126,12 @@ pid=
 kill "$sampler" 2>/dev/null || true
 sampler=
 
-python3 - "$results" "$tmp/rss.txt" "$DEADLINE_MS" "$OVERLOAD_SECS" "$FACTOR" > benches/out/overload.md <<'PY'
+python3 - "$results" "$tmp/rss.txt" "$DEADLINE_MS" "$OVERLOAD_SECS" "$FACTOR" "$PIN" "$server_nice" \
+  > benches/out/overload.md <<'PY'
 import json, os, subprocess, sys
 from collections import defaultdict
 rows = [json.loads(l) for l in open(sys.argv[1])]
-deadline, secs, factor = int(sys.argv[3]), int(sys.argv[4]), sys.argv[5]
+deadline, secs, factor, pin, nice = int(sys.argv[3]), int(sys.argv[4]), sys.argv[5], sys.argv[6] == "1", sys.argv[7]
 rss = defaultdict(list)
 for line in open(sys.argv[2]):
     parts = line.split()
@@ -119,12 +139,15 @@ for line in open(sys.argv[2]):
         rss[parts[1]].append(int(parts[2]) / 1024)
 commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
 cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
-print(f"Measured by `bash benches/reliability/overload.sh` at {commit}: {os.cpu_count()} cores ({cpu}), server and "
-      f"load generator on the same machine (the generator on one thread), loopback, the default model repository "
+where = ("the server pinned to core 1 and the load generator (one thread) to core 0 (`PIN=1`)" if pin else
+         "server and load generator on the same machine sharing both cores (the generator on one thread)")
+cmd = ("PIN=1 " if pin else "") + "bash benches/reliability/overload.sh"
+print(f"Measured by `{cmd}` at {commit}: {os.cpu_count()} cores ({cpu}), {where}, server `--compute-nice` {nice}, "
+      f"loopback, the default model repository "
       f"(`models/`, default model reuters), Reuters test documents. Overload: {factor}x the capacity measured just "
       f"before, for {secs} s, every call with a {deadline} ms deadline; recovery: half the capacity for 15 s "
       f"right after. Latencies are the client's, from the moment a call was due: they include any wait in the "
-      f"generator itself, which shares the two cores with the server; \"client\" deadline misses are calls the "
+      f"generator itself; \"client\" deadline misses are calls the "
       f"generator abandoned at the deadline (as gRPC clients do).\n")
 print("| mode | capacity (docs/s) | offered (docs/s) | started (docs/s) | answered OK (docs/s) | OK calls | OK p99 / max | "
       "RESOURCE_EXHAUSTED calls | refusal p50 / p99 | DEADLINE_EXCEEDED server / client | other errors | recovered after |")

@@ -38,6 +38,11 @@ pub struct Args {
     /// Compute threads (0 = one per core).
     #[arg(long, env = "TAGGER_THREADS", default_value_t = 0)]
     threads: usize,
+    /// Niceness added to the compute threads (Linux; 0-19). On a host shared with other busy processes this
+    /// keeps the network threads, which refuse excess calls and answer missed deadlines, ahead of compute under
+    /// overload; it costs capacity on a server with a single core (RELIABILITY.md, "Overload soak").
+    #[arg(long, env = "TAGGER_COMPUTE_NICE", default_value_t = 0, value_parser = clap::value_parser!(i32).range(0..=19))]
+    compute_nice: i32,
     /// Largest document text accepted, bytes (INVALID_ARGUMENT beyond).
     #[arg(long, env = "TAGGER_MAX_DOC_BYTES", default_value_t = 1 << 20)]
     max_doc_bytes: usize,
@@ -91,6 +96,7 @@ pub fn run(args: Args) -> Result<()> {
     cfg.batch_cut_when_idle = !args.batch_strict_delay;
     cfg.queue_capacity = args.queue_capacity.max(1);
     cfg.compute_threads = args.threads;
+    cfg.compute_nice = args.compute_nice;
     cfg.max_doc_bytes = args.max_doc_bytes;
     cfg.max_request_docs = args.max_batch_docs;
     cfg.max_message_bytes = args.max_message_bytes;

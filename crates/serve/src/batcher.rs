@@ -68,6 +68,10 @@ pub struct BatcherConfig {
     pub queue_capacity: usize,
     /// Compute threads (0 = cores).
     pub threads: usize,
+    /// Niceness added to the compute threads (Linux; 0 = same priority as the network threads). Under overload
+    /// this keeps the network threads, which answer RESOURCE_EXHAUSTED and DEADLINE_EXCEEDED, ahead of compute
+    /// on a CPU-short host.
+    pub compute_nice: i32,
 }
 
 impl Batcher {
@@ -86,6 +90,13 @@ impl Batcher {
         for i in 0..threads {
             let (rx, metrics) = (Arc::clone(&batch_rx), Arc::clone(&metrics));
             std::thread::Builder::new().name(format!("tagger-compute-{i}")).spawn(move || {
+                if let Err(e) = lower_priority(cfg.compute_nice) {
+                    tracing::warn!(
+                        thread = i,
+                        nice = cfg.compute_nice,
+                        "cannot lower the compute thread's priority: {e}"
+                    );
+                }
                 loop {
                     let next = match rx.lock() {
                         Ok(guard) => guard.recv(),
@@ -116,6 +127,24 @@ impl Batcher {
     pub fn free_slots(&self) -> usize {
         self.tx.capacity()
     }
+}
+
+/// Adds `nice` to the calling thread's niceness (Linux threads have their own; elsewhere a no-op). Lowering a
+/// priority needs no privilege; the result is clamped to the OS maximum (19).
+#[cfg(target_os = "linux")]
+fn lower_priority(nice: i32) -> std::io::Result<()> {
+    if nice <= 0 {
+        return Ok(());
+    }
+    let tid = Some(rustix::thread::gettid());
+    let now = rustix::process::getpriority_process(tid)?;
+    rustix::process::setpriority_process(tid, now.saturating_add(nice).min(19))?;
+    Ok(())
+}
+
+#[cfg(not(target_os = "linux"))]
+fn lower_priority(_nice: i32) -> std::io::Result<()> {
+    Ok(())
 }
 
 async fn run(
@@ -302,5 +331,40 @@ mod tests {
         }
         assert_eq!(rd.blocking_recv().unwrap(), Err(JobError::DeadlineExceeded));
         assert_eq!(metrics.panics.load(std::sync::atomic::Ordering::Relaxed), 1);
+    }
+
+    /// `compute_nice` lowers the priority of every compute thread by that much, relative to the process.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn compute_threads_run_at_the_asked_niceness() {
+        // Field 19 of /proc/…/stat (the 17th after the command name's closing parenthesis).
+        let nice = |stat: &str| stat.rsplit(')').next()?.split_whitespace().nth(16)?.parse::<i32>().ok();
+        let base = nice(&std::fs::read_to_string("/proc/self/stat").unwrap()).unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let cfg = BatcherConfig {
+            max_docs: 8,
+            max_delay: Duration::from_millis(1),
+            cut_when_idle: true,
+            queue_capacity: 8,
+            threads: 2,
+            compute_nice: 3,
+        };
+        let _batcher = rt.block_on(async { Batcher::start(cfg, Arc::new(Metrics::default())) }).unwrap();
+        let lowered = || {
+            std::fs::read_dir("/proc/self/task")
+                .unwrap()
+                .filter_map(|t| {
+                    let dir = t.ok()?.path();
+                    let comm = std::fs::read_to_string(dir.join("comm")).ok()?;
+                    let stat = std::fs::read_to_string(dir.join("stat")).ok()?;
+                    (comm.starts_with("tagger-compute") && nice(&stat) == Some((base + 3).min(19))).then_some(())
+                })
+                .count()
+        };
+        let until = Instant::now() + Duration::from_secs(5);
+        while lowered() < 2 && Instant::now() < until {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        assert_eq!(lowered(), 2, "both compute threads at niceness {}", base + 3);
     }
 }

@@ -34,6 +34,10 @@ pub struct ServeConfig {
     pub queue_capacity: usize,
     /// Compute threads (tokenize, features, scoring); 0 = one per core.
     pub compute_threads: usize,
+    /// Niceness added to the compute threads (Linux), so that under overload on a host shared with other busy
+    /// processes the network threads still answer RESOURCE_EXHAUSTED and DEADLINE_EXCEEDED on time; 0 = same
+    /// priority (the default: on a one-core server a lower compute priority costs capacity).
+    pub compute_nice: i32,
     /// Largest accepted document text, bytes.
     pub max_doc_bytes: usize,
     /// Most documents in one TagBatch call.
@@ -63,6 +67,7 @@ impl ServeConfig {
             batch_cut_when_idle: true,
             queue_capacity: 4096,
             compute_threads: 0,
+            compute_nice: 0,
             max_doc_bytes: 1 << 20,
             max_request_docs: 1024,
             max_message_bytes: 64 << 20,

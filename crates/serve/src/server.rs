@@ -53,6 +53,7 @@ pub async fn build_shared(cfg: &ServeConfig, metrics: Arc<Metrics>) -> Result<(A
             cut_when_idle: cfg.batch_cut_when_idle,
             queue_capacity: cfg.queue_capacity,
             threads: cfg.compute_threads,
+            compute_nice: cfg.compute_nice,
         },
         Arc::clone(&metrics),
     )
