@@ -515,3 +515,26 @@ fn issue_12_learn_updates_a_model_from_new_documents() {
     assert_eq!(out.status.code(), Some(1));
     std::fs::remove_dir_all(&root).unwrap();
 }
+
+/// A file that cannot be opened is named with the system's reason, and the reason is said once (an io error
+/// that is both in an error's message and its source was printed twice by the chain of causes).
+#[test]
+fn a_missing_file_is_named_with_its_reason_once() {
+    let root = std::env::temp_dir().join(format!("tagger-missing-{}", std::process::id()));
+    std::fs::create_dir_all(&root).unwrap();
+    let doc = root.join("doc.txt");
+    std::fs::write(&doc, "%%%A|\n\nsome text\n").unwrap();
+    let missing_model = root.join("no-such-model.tgm");
+    let missing_vocab = root.join("no-such-vocab.tsv");
+    let runs = [
+        (tagger(&["predict", "--model", missing_model.to_str().unwrap(), doc.to_str().unwrap()]), "no-such-model.tgm"),
+        (tagger(&["vocab", missing_vocab.to_str().unwrap()]), "no-such-vocab.tsv"),
+    ];
+    for (out, name) in runs {
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{err}");
+        assert!(err.contains(name), "{err}");
+        assert_eq!(err.matches("(os error 2)").count(), 1, "{err}");
+    }
+    std::fs::remove_dir_all(&root).unwrap();
+}

@@ -7,12 +7,13 @@ use thiserror::Error;
 #[non_exhaustive]
 pub enum CorpusError {
     /// The file or directory could not be read.
-    #[error("{}: {source}", path.display())]
+    #[error("{}: {error}", path.display())]
     Io {
         /// The file or directory.
         path: PathBuf,
-        /// The underlying error.
-        source: std::io::Error,
+        /// The underlying error (named `error`, not `source`: the message already shows it, and as an error
+        /// source it would be printed twice in a chain of causes).
+        error: std::io::Error,
     },
     /// The content is malformed at this line (1-based).
     #[error("{}:{line}: {message}", path.display())]
@@ -43,6 +44,6 @@ impl CorpusError {
     }
 
     pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
-        CorpusError::Io { path: path.into(), source }
+        CorpusError::Io { path: path.into(), error: source }
     }
 }

@@ -197,7 +197,7 @@ impl TaggerModel {
 
     /// Read and verify a model file.
     pub fn load(path: &Path) -> Result<TaggerModel, ModelError> {
-        let bytes = std::fs::read(path).map_err(|e| ModelError::Io { path: path.to_owned(), source: e })?;
+        let bytes = std::fs::read(path).map_err(|e| ModelError::Io { path: path.to_owned(), error: e })?;
         TaggerModel::from_bytes(&bytes, path)
     }
 }
@@ -244,7 +244,7 @@ pub(crate) fn unframe<'a>(
 
 /// Write `bytes` to `path` so that readers see either the old file or the complete new one.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), ModelError> {
-    let io = |p: &Path, e| ModelError::Io { path: p.to_owned(), source: e };
+    let io = |p: &Path, e| ModelError::Io { path: p.to_owned(), error: e };
     let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
     let name = path.file_name().map_or_else(|| "model".into(), |n| n.to_string_lossy().into_owned());
     let tmp: PathBuf = dir.join(format!(".{name}.tmp-{}", std::process::id()));

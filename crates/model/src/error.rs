@@ -21,12 +21,13 @@ pub enum ModelError {
     #[error(transparent)]
     Features(#[from] tagger_features::FeatureError),
     /// A model file could not be read or written.
-    #[error("{}: {source}", path.display())]
+    #[error("{}: {error}", path.display())]
     Io {
         /// The file.
         path: PathBuf,
-        /// The underlying error.
-        source: std::io::Error,
+        /// The underlying error (named `error`, not `source`: the message already shows it, and as an error
+        /// source it would be printed twice in a chain of causes).
+        error: std::io::Error,
     },
     /// A model file is not usable: wrong magic, newer format, truncated, corrupted, inconsistent.
     #[error("{}: {message}", path.display())]

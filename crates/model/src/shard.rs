@@ -100,7 +100,7 @@ impl LabelShard {
 
     /// Read and verify a shard file.
     pub fn load(path: &Path) -> Result<LabelShard, ModelError> {
-        let bytes = std::fs::read(path).map_err(|e| ModelError::Io { path: path.to_owned(), source: e })?;
+        let bytes = std::fs::read(path).map_err(|e| ModelError::Io { path: path.to_owned(), error: e })?;
         LabelShard::from_bytes(&bytes, path)
     }
 }

@@ -116,7 +116,7 @@ impl VocabBuilder {
                       (Annif TSV) file"
                 .into(),
         })?;
-        let file = std::fs::File::open(path).map_err(|e| VocabError::Io { path: path.to_owned(), source: e })?;
+        let file = std::fs::File::open(path).map_err(|e| VocabError::Io { path: path.to_owned(), error: e })?;
         let reader = std::io::BufReader::new(file);
         match format {
             VocabFormat::Tsv => {

@@ -7,12 +7,13 @@ use thiserror::Error;
 #[non_exhaustive]
 pub enum VocabError {
     /// The file could not be read.
-    #[error("{}: {source}", path.display())]
+    #[error("{}: {error}", path.display())]
     Io {
         /// The file.
         path: PathBuf,
-        /// The underlying error.
-        source: std::io::Error,
+        /// The underlying error (named `error`, not `source`: the message already shows it, and as an error
+        /// source it would be printed twice in a chain of causes).
+        error: std::io::Error,
     },
     /// The content is malformed at this line (1-based).
     #[error("{}:{line}: {message}", path.display())]

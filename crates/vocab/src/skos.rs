@@ -24,7 +24,7 @@ pub(crate) fn read(
     };
     for t in triples {
         let t = t.map_err(|e| match e {
-            TurtleParseError::Io(source) => VocabError::Io { path: path.to_owned(), source },
+            TurtleParseError::Io(error) => VocabError::Io { path: path.to_owned(), error },
             TurtleParseError::Syntax(e) => {
                 let at = e.location().start;
                 let line = usize::try_from(at.line).unwrap_or(usize::MAX).saturating_add(1);

@@ -24,7 +24,7 @@ pub(crate) fn read(
     let mut line_no = 0;
     loop {
         buf.clear();
-        let n = reader.read_until(b'\n', &mut buf).map_err(|e| VocabError::Io { path: path.to_owned(), source: e })?;
+        let n = reader.read_until(b'\n', &mut buf).map_err(|e| VocabError::Io { path: path.to_owned(), error: e })?;
         if n == 0 {
             return Ok(());
         }
