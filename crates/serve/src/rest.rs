@@ -12,18 +12,22 @@
 //! (batcher, limits, metrics), and model listings through the same `Shared::list_models` / `Shared::get_model`. Errors carry the
 //! gRPC status they would have had, mapped to HTTP as gRPC-over-HTTP gateways do:
 //! `{"error": {"code": 400, "status": "INVALID_ARGUMENT", "message": "…"}}`.
+//!
+//! A call may carry a deadline as gRPC-to-HTTP gateways pass it on: a `grpc-timeout` header (`500m`, `2S`…,
+//! gRPC's format). A document not tagged by then is answered 504 DEADLINE_EXCEEDED; a malformed value is a 400.
 
 use crate::service::Shared;
 use crate::status::{ServeError, code_of};
 use axum::Json;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, State};
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use std::sync::Arc;
+use std::time::Instant;
 use tagger_proto::v1 as pb;
 use tonic::Code;
 
@@ -217,21 +221,50 @@ fn read<T>(shared: &Shared, method: &'static str, body: Result<Json<T>, JsonReje
     })
 }
 
-async fn tag(State(shared): State<Arc<Shared>>, body: Result<Json<TagJson>, JsonRejection>) -> Response {
-    let req = match read(&shared, "HttpTag", body) {
-        Ok(t) => t,
-        Err(response) => return *response,
-    };
-    let res = shared.tag_one(req.into(), None).await;
+/// The call's deadline from its `grpc-timeout` header, or the answer to a malformed one (counted under
+/// `method`).
+fn deadline(shared: &Shared, method: &'static str, headers: &HeaderMap) -> Result<Option<Instant>, Box<Response>> {
+    let Some(raw) = headers.get("grpc-timeout") else { return Ok(None) };
+    let timeout = raw.to_str().ok().and_then(crate::service::parse_timeout);
+    match timeout {
+        Some(d) => Ok(Instant::now().checked_add(d)),
+        None => {
+            shared.metrics.request(method, Code::InvalidArgument);
+            let message = format!(
+                "grpc-timeout {:?} is not a timeout: up to 8 digits and a unit (H, M, S, m, u, n), e.g. 500m",
+                String::from_utf8_lossy(raw.as_bytes())
+            );
+            Err(Box::new(error_with(StatusCode::BAD_REQUEST, Code::InvalidArgument, &message)))
+        }
+    }
+}
+
+async fn tag(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    body: Result<Json<TagJson>, JsonRejection>,
+) -> Response {
+    let (deadline, req) =
+        match deadline(&shared, "HttpTag", &headers).and_then(|d| Ok((d, read(&shared, "HttpTag", body)?))) {
+            Ok(x) => x,
+            Err(response) => return *response,
+        };
+    let res = shared.tag_one(req.into(), deadline).await;
     counted(&shared, "HttpTag", res, |r| response_json(&r))
 }
 
-async fn tag_batch(State(shared): State<Arc<Shared>>, body: Result<Json<BatchJson>, JsonRejection>) -> Response {
-    let req = match read(&shared, "HttpTagBatch", body) {
-        Ok(b) => b,
+async fn tag_batch(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    body: Result<Json<BatchJson>, JsonRejection>,
+) -> Response {
+    let method = "HttpTagBatch";
+    let (deadline, req) = match deadline(&shared, method, &headers).and_then(|d| Ok((d, read(&shared, method, body)?)))
+    {
+        Ok(x) => x,
         Err(response) => return *response,
     };
-    let res = shared.tag_batch(req.documents.into_iter().map(Into::into).collect(), None).await;
+    let res = shared.tag_batch(req.documents.into_iter().map(Into::into).collect(), deadline).await;
     counted(
         &shared,
         "HttpTagBatch",

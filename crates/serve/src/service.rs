@@ -60,10 +60,20 @@ impl TaggerService {
 /// fires, so ours is set slightly earlier (10% of the timeout, at most 20 ms) and the caller gets
 /// DEADLINE_EXCEEDED, as gRPC specifies.
 fn deadline_of(md: &tonic::metadata::MetadataMap) -> Option<Instant> {
-    let raw = md.get("grpc-timeout")?.to_str().ok()?;
+    let d = parse_timeout(md.get("grpc-timeout")?.to_str().ok()?)?;
+    let margin = (d / 10).min(Duration::from_millis(20));
+    Instant::now().checked_add(d - margin)
+}
+
+/// A timeout in gRPC's `grpc-timeout` format: at most 8 digits and a unit, `H`, `M`, `S`, `m` (ms), `u` (µs) or
+/// `n` (ns); `None` when it is not one.
+pub(crate) fn parse_timeout(raw: &str) -> Option<Duration> {
     let (digits, unit) = raw.split_at(raw.len().checked_sub(1)?);
+    if digits.is_empty() || digits.len() > 8 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
     let n: u64 = digits.parse().ok()?;
-    let d = match unit {
+    Some(match unit {
         "H" => Duration::from_secs(n.saturating_mul(3600)),
         "M" => Duration::from_secs(n.saturating_mul(60)),
         "S" => Duration::from_secs(n),
@@ -71,9 +81,7 @@ fn deadline_of(md: &tonic::metadata::MetadataMap) -> Option<Instant> {
         "u" => Duration::from_micros(n),
         "n" => Duration::from_nanos(n),
         _ => return None,
-    };
-    let margin = (d / 10).min(Duration::from_millis(20));
-    Instant::now().checked_add(d - margin)
+    })
 }
 
 type Reply = oneshot::Receiver<Result<pb::TagResponse, crate::batcher::JobError>>;

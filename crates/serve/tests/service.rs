@@ -836,3 +836,35 @@ async fn issue_13_json_api_and_page_answer_as_grpc() {
     running.shutdown().await.unwrap();
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// The JSON API takes a deadline as gateways pass it on (`grpc-timeout`): a document still waiting when it
+/// passes is answered 504 DEADLINE_EXCEEDED, a generous one is answered, a malformed one is a 400.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn json_api_calls_keep_their_grpc_timeout() {
+    let (dir, all) = repo("json-deadline");
+    let mut cfg = config(&dir);
+    // Batches wait out the full delay, so a queued document outlives a short deadline.
+    cfg.batch_max_delay = Duration::from_millis(300);
+    cfg.batch_cut_when_idle = false;
+    let running = tagger_serve::start(cfg).await.unwrap();
+    let web = running.metrics_addr.unwrap();
+    let one = serde_json::json!({"text": all[0].text}).to_string();
+    let two = serde_json::json!({"documents": [{"text": all[0].text}, {"text": all[1].text}]}).to_string();
+    let call = |path: &'static str, timeout: &'static str, body: String| async move {
+        let (status, _, body) = http(web, "POST", path, &[JSON, ("grpc-timeout", timeout)], body.as_bytes()).await;
+        (status, serde_json::from_str::<serde_json::Value>(&body).unwrap())
+    };
+    for (path, body) in [("/v1/tag", &one), ("/v1/tag-batch", &two)] {
+        let (status, r) = call(path, "50m", body.clone()).await;
+        assert_eq!((status, r["error"]["status"].as_str()), (504, Some("DEADLINE_EXCEEDED")), "{path}: {r}");
+        let (status, r) = call(path, "10S", body.clone()).await;
+        assert_eq!(status, 200, "{path}: {r}");
+        for bad in ["soon", "5", "m", "123456789m", "5s"] {
+            let (status, r) = call(path, bad, body.clone()).await;
+            assert_eq!((status, r["error"]["status"].as_str()), (400, Some("INVALID_ARGUMENT")), "{path} {bad}: {r}");
+            assert!(r["error"]["message"].as_str().unwrap().contains("grpc-timeout"), "{r}");
+        }
+    }
+    running.shutdown().await.unwrap();
+    std::fs::remove_dir_all(&dir).unwrap();
+}
