@@ -213,30 +213,33 @@ fn counted<T>(
     }
 }
 
-/// The request body, or the answer to one the extractor could not read (counted under `method`).
-fn read<T>(shared: &Shared, method: &'static str, body: Result<Json<T>, JsonRejection>) -> Result<T, Box<Response>> {
-    body.map(|Json(t)| t).map_err(|r| {
+/// A tagging call's deadline (its `grpc-timeout` header) and body, or the answer to a malformed header or a body
+/// the extractor could not read (counted under `method`).
+fn read<T>(
+    shared: &Shared,
+    method: &'static str,
+    headers: &HeaderMap,
+    body: Result<Json<T>, JsonRejection>,
+) -> Result<(Option<Instant>, T), Box<Response>> {
+    let refused = |response: Response| {
         shared.metrics.request(method, Code::InvalidArgument);
-        Box::new(rejected(&r))
-    })
-}
-
-/// The call's deadline from its `grpc-timeout` header, or the answer to a malformed one (counted under
-/// `method`).
-fn deadline(shared: &Shared, method: &'static str, headers: &HeaderMap) -> Result<Option<Instant>, Box<Response>> {
-    let Some(raw) = headers.get("grpc-timeout") else { return Ok(None) };
-    let timeout = raw.to_str().ok().and_then(crate::service::parse_timeout);
-    match timeout {
-        Some(d) => Ok(Instant::now().checked_add(d)),
-        None => {
-            shared.metrics.request(method, Code::InvalidArgument);
-            let message = format!(
-                "grpc-timeout {:?} is not a timeout: up to 8 digits and a unit (H, M, S, m, u, n), e.g. 500m",
-                String::from_utf8_lossy(raw.as_bytes())
-            );
-            Err(Box::new(error_with(StatusCode::BAD_REQUEST, Code::InvalidArgument, &message)))
-        }
-    }
+        Box::new(response)
+    };
+    let deadline = match headers.get("grpc-timeout") {
+        None => None,
+        Some(raw) => match raw.to_str().ok().and_then(crate::service::parse_timeout) {
+            Some(d) => Instant::now().checked_add(d),
+            None => {
+                let message = format!(
+                    "grpc-timeout {:?} is not a timeout: up to 8 digits and a unit (H, M, S, m, u, n), e.g. 500m",
+                    String::from_utf8_lossy(raw.as_bytes())
+                );
+                return Err(refused(error_with(StatusCode::BAD_REQUEST, Code::InvalidArgument, &message)));
+            }
+        },
+    };
+    let body = body.map_err(|r| refused(rejected(&r)))?;
+    Ok((deadline, body.0))
 }
 
 async fn tag(
@@ -244,11 +247,10 @@ async fn tag(
     headers: HeaderMap,
     body: Result<Json<TagJson>, JsonRejection>,
 ) -> Response {
-    let (deadline, req) =
-        match deadline(&shared, "HttpTag", &headers).and_then(|d| Ok((d, read(&shared, "HttpTag", body)?))) {
-            Ok(x) => x,
-            Err(response) => return *response,
-        };
+    let (deadline, req) = match read(&shared, "HttpTag", &headers, body) {
+        Ok(x) => x,
+        Err(response) => return *response,
+    };
     let res = shared.tag_one(req.into(), deadline).await;
     counted(&shared, "HttpTag", res, |r| response_json(&r))
 }
@@ -258,9 +260,7 @@ async fn tag_batch(
     headers: HeaderMap,
     body: Result<Json<BatchJson>, JsonRejection>,
 ) -> Response {
-    let method = "HttpTagBatch";
-    let (deadline, req) = match deadline(&shared, method, &headers).and_then(|d| Ok((d, read(&shared, method, body)?)))
-    {
+    let (deadline, req) = match read(&shared, "HttpTagBatch", &headers, body) {
         Ok(x) => x,
         Err(response) => return *response,
     };
