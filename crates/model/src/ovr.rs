@@ -3,7 +3,7 @@
 use crate::calibrate::{Platt, f1_threshold};
 use crate::data::{LabelSets, SparseRecords};
 use crate::params::ValidOvrParams;
-use crate::solver::{Block, LANES, Problem, Rng, Solution, SolverSettings, solve_block};
+use crate::solver::{Block, LANES, LaneMask, Problem, Rng, Solution, SolverSettings, lanes_for, solve_block};
 use crate::{ModelError, metrics};
 use linfa::DatasetBase;
 use linfa::traits::{Fit, PredictInplace};
@@ -263,7 +263,9 @@ struct Plan {
     calib: Vec<u32>,
     calib_pos: Vec<u32>,
     keep_oof: bool,
-    /// Labels with examples, in blocks of [`LANES`] solved together (see `solver`); a block's seed comes from its
+    /// Labels per block (see [`lanes_for`]).
+    lanes: usize,
+    /// Labels with examples, in blocks of `lanes` solved together (see `solver`); a block's seed comes from its
     /// first label, so its result depends neither on how many threads share the blocks nor on which process of a
     /// sharded training fits it.
     trained: Vec<usize>,
@@ -271,11 +273,11 @@ struct Plan {
 
 impl Plan {
     fn n_blocks(&self) -> usize {
-        self.trained.len().div_ceil(LANES)
+        self.trained.len().div_ceil(self.lanes)
     }
 
     fn block(&self, b: usize) -> &[usize] {
-        &self.trained[b * LANES..((b + 1) * LANES).min(self.trained.len())]
+        &self.trained[b * self.lanes..((b + 1) * self.lanes).min(self.trained.len())]
     }
 }
 
@@ -366,11 +368,26 @@ impl ValidOvrParams {
         }
         let keep_oof = folds > 0 && calib.len().saturating_mul(n_labels) <= MAX_OOF_CELLS;
         let trained: Vec<usize> = (0..n_labels).filter(|&l| !positives[l].is_empty()).collect();
-        Ok(Plan { n, n_labels, positives, folds, holdout, all, fold_of, splits, calib, calib_pos, keep_oof, trained })
+        let lanes = lanes_for(x);
+        Ok(Plan {
+            n,
+            n_labels,
+            positives,
+            folds,
+            holdout,
+            all,
+            fold_of,
+            splits,
+            calib,
+            calib_pos,
+            keep_oof,
+            lanes,
+            trained,
+        })
     }
 
     /// How many blocks of labels the solver fits for this dataset (labels with at least one positive document,
-    /// [`LANES`] to a block, in label order).
+    /// [`lanes_for`] them to a block, in label order).
     pub fn n_blocks(&self, ds: &DatasetBase<SparseRecords, LabelSets>) -> Result<usize, ModelError> {
         Ok(self.plan(ds)?.n_blocks())
     }
@@ -485,13 +502,13 @@ impl ValidOvrParams {
             .map(|&b| plan.block(b as usize))
             .map(|block| {
                 let lanes = block.len();
-                let mut ys = vec![0u16; n];
+                let mut ys: Vec<LaneMask> = vec![0; n];
                 for (b, &l) in block.iter().enumerate() {
                     for &d in &positives[l] {
                         ys[d as usize] |= 1 << b;
                     }
                 }
-                let solve_on = |x: &CsrMatrix, sq_norms: &[f64], rows: &[u32], ys: &[u16], fold: usize| {
+                let solve_on = |x: &CsrMatrix, sq_norms: &[f64], rows: &[u32], ys: &[LaneMask], fold: usize| {
                     let p = Problem {
                         x,
                         rows,
@@ -522,7 +539,7 @@ impl ValidOvrParams {
                 };
                 let mut scores = vec![vec![0.0f64; calib.len()]; lanes];
                 for (f, (train, test)) in splits.iter().enumerate() {
-                    let yf: Vec<u16> = train.iter().map(|&d| ys[d as usize]).collect();
+                    let yf: Vec<LaneMask> = train.iter().map(|&d| ys[d as usize]).collect();
                     let refitted = if prebuilt.is_empty() { subsets.get(f).map(|s| s.apply(x)) } else { None };
                     let (fx, fold_norms) = match (&refitted, prebuilt.get(f)) {
                         (Some(r), _) => (r, std::borrow::Cow::Owned(sq_norms_of(r))),
@@ -599,6 +616,7 @@ impl ValidOvrParams {
             ref calib_pos,
             keep_oof,
             ref positives,
+            lanes,
             ref trained,
             ..
         } = *plan;
@@ -612,7 +630,7 @@ impl ValidOvrParams {
                 oof: None,
             })
             .collect();
-        for (block, block_fit) in trained.chunks(LANES).zip(block_fits) {
+        for (block, block_fit) in trained.chunks(lanes).zip(block_fits) {
             for (&l, f) in block.iter().zip(block_fit) {
                 fits[l] = f;
             }
@@ -758,7 +776,7 @@ impl OvrModel {
             .par_chunks(LANES)
             .flat_map_iter(|block| {
                 let lanes = block.len();
-                let mut ys = vec![0u16; n];
+                let mut ys: Vec<LaneMask> = vec![0; n];
                 for (b, &l) in block.iter().enumerate() {
                     for &d in &positives[l] {
                         ys[d as usize] |= 1 << b;

@@ -54,13 +54,28 @@ impl Rng {
 /// one cache line holds a feature's weights for every lane and a pass over a row serves all of them at once.
 pub(crate) const LANES: usize = 16;
 
+/// One bit per lane of a block (`LANES` bits).
+pub(crate) type LaneMask = u16;
+
+/// Lanes per block for problems over the rows of `x`: [`LANES`], or half as many when the rows are long and the
+/// interleaved weights (`n_cols × LANES` f32) outgrow a core's 1 MiB L2 cache. A pass over a row then waits on a
+/// cache line of weights per feature, and halving the lanes halves those bytes; with short rows the lanes' own
+/// per-row work dominates and more lanes share it. Measured on 2 cores (classifier seconds, 16 → 8 lanes):
+/// `kirjastonhoitaja` (101 features a row, 54k columns) 30 → 24, CAIL2019 and Reuters (70 a row) slightly faster,
+/// `makupalat` (17 a row, 47k columns) 35 → 43, so short rows keep 16.
+pub(crate) fn lanes_for(x: &CsrMatrix) -> usize {
+    let long_rows = x.nnz() >= 32 * x.n_rows();
+    let outgrow_l2 = x.n_cols().saturating_mul(LANES * 4) > 1 << 20;
+    if long_rows && outgrow_l2 { LANES / 2 } else { LANES }
+}
+
 /// Up to [`LANES`] binary problems over the same subset of the rows of `x` (one per lane).
 pub(crate) struct Problem<'a> {
     pub x: &'a CsrMatrix,
     /// Rows taking part (indices into `x`).
     pub rows: &'a [u32],
     /// Bit `b` of `ys[k]` is set when `rows[k]` is a positive example of lane `b`.
-    pub ys: &'a [u16],
+    pub ys: &'a [LaneMask],
     /// Lanes in use (1..=LANES).
     pub lanes: usize,
     /// Squared norm of each row of `x`, bias included.
@@ -304,6 +319,7 @@ pub(crate) fn solve(p: &Problem<'_>, s: &SolverSettings) -> Vec<Solution> {
 pub(crate) fn solve_block(p: &Problem<'_>, s: &SolverSettings) -> Block {
     match s.loss {
         Loss::SquaredHinge if p.lanes == 1 => solve_l2_svm::<1>(p, s),
+        Loss::SquaredHinge if p.lanes <= LANES / 2 => solve_l2_svm::<{ LANES / 2 }>(p, s),
         Loss::SquaredHinge => solve_l2_svm::<LANES>(p, s),
         Loss::Logistic => Block::from_solutions((0..p.lanes).map(|b| solve_logistic(p, b, s)).collect()),
     }
@@ -316,7 +332,7 @@ pub(crate) fn solve_block(p: &Problem<'_>, s: &SolverSettings) -> Block {
 fn solve_l2_svm<const L: usize>(p: &Problem<'_>, s: &SolverSettings) -> Block {
     let n = p.rows.len();
     let lanes = p.lanes.min(L);
-    let all: u16 = if lanes >= 16 { u16::MAX } else { (1u16 << lanes) - 1 };
+    let all: LaneMask = (0..lanes).fold(0, |m, b| m | 1 << b);
     let mut w = vec![[0.0f32; L]; p.x.n_cols()];
     let mut wb = [0.0f64; L];
     let mut alpha = vec![[0.0f64; L]; n];
@@ -532,7 +548,7 @@ mod tests {
         let (x, y) = toy();
         let rows: Vec<u32> = (0..x.n_rows() as u32).collect();
         let sq: Vec<f64> = x.rows().map(|r| r.data.iter().map(|v| f64::from(*v).powi(2)).sum::<f64>() + 1.0).collect();
-        let ys: Vec<u16> = y.iter().map(|&b| u16::from(b)).collect();
+        let ys: Vec<LaneMask> = y.iter().map(|&b| LaneMask::from(b)).collect();
         let p = Problem {
             x: &x,
             rows: &rows,
@@ -590,7 +606,7 @@ mod tests {
         let c = 2.0;
         let rows: Vec<u32> = (0..n as u32).collect();
         let sq: Vec<f64> = x.rows().map(|r| r.data.iter().map(|v| f64::from(*v).powi(2)).sum()).collect();
-        let ys: Vec<u16> = y.iter().map(|&b| u16::from(b)).collect();
+        let ys: Vec<LaneMask> = y.iter().map(|&b| LaneMask::from(b)).collect();
         let p = Problem {
             x: &x,
             rows: &rows,
@@ -635,7 +651,7 @@ mod tests {
         let (n, d) = (300usize, 40usize);
         let mut rng = Rng::new(11);
         let mut x = CsrMatrix::new(d);
-        let mut ys = vec![0u16; n];
+        let mut ys: Vec<LaneMask> = vec![0; n];
         for (i, y) in ys.iter_mut().enumerate() {
             let mut idx: Vec<u32> = (0..6).map(|_| rng.below(d) as u32).collect();
             idx.sort_unstable();
@@ -653,7 +669,7 @@ mod tests {
         let rows: Vec<u32> = (0..n as u32).collect();
         let sq: Vec<f64> = x.rows().map(|r| r.data.iter().map(|v| f64::from(*v).powi(2)).sum::<f64>() + 1.0).collect();
         let s = SolverSettings { loss: Loss::SquaredHinge, tol: 1e-5, max_iter: 5000, seed: 5 };
-        for lanes in [LANES, 3] {
+        for lanes in [LANES, LANES / 2, 3] {
             let block = Problem {
                 x: &x,
                 rows: &rows,
@@ -669,7 +685,7 @@ mod tests {
             assert_eq!(together.len(), lanes);
             for (b, sol) in together.iter().enumerate() {
                 assert!(sol.iterations < 5000, "lane {b} did not converge");
-                let alone_ys: Vec<u16> = ys.iter().map(|&y| (y >> b) & 1).collect();
+                let alone_ys: Vec<LaneMask> = ys.iter().map(|&y| (y >> b) & 1).collect();
                 let alone = Problem { ys: &alone_ys, lanes: 1, ..block };
                 let single = solve(&alone, &s).remove(0);
                 let (a, o) = (
@@ -688,7 +704,7 @@ mod tests {
         let (x, y) = toy();
         let rows: Vec<u32> = (0..x.n_rows() as u32).collect();
         let sq: Vec<f64> = x.rows().map(|r| r.data.iter().map(|v| f64::from(*v).powi(2)).sum::<f64>() + 1.0).collect();
-        let ys: Vec<u16> = y.iter().map(|&b| u16::from(b)).collect();
+        let ys: Vec<LaneMask> = y.iter().map(|&b| LaneMask::from(b)).collect();
         let s = SolverSettings { loss: Loss::SquaredHinge, tol: 1e-7, max_iter: 5000, seed: 3 };
         let plain = Problem {
             x: &x,
