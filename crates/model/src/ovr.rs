@@ -532,11 +532,8 @@ impl ValidOvrParams {
                 // What the block serves: the fit on every document (with one held-out slice, the fit on the
                 // rest), or the average of the fold fits.
                 let mut full: Option<Block> = (!holdout && !average).then(|| solve_on(x, &full_norms, all, &ys, 0));
-                let mut averaged: Vec<Solution> = if average {
-                    vec![Solution { weights: vec![0.0; x.n_cols()], bias: 0.0, iterations: 0 }; lanes]
-                } else {
-                    Vec::new()
-                };
+                // The running mean of the fold fits, when served.
+                let mut averaged: Option<Block> = None;
                 let mut scores = vec![vec![0.0f64; calib.len()]; lanes];
                 for (f, (train, test)) in splits.iter().enumerate() {
                     let yf: Vec<LaneMask> = train.iter().map(|&d| ys[d as usize]).collect();
@@ -557,12 +554,7 @@ impl ValidOvrParams {
                         }
                     }
                     if average {
-                        let k = 1.0 / folds as f64;
-                        for (b, acc) in averaged.iter_mut().enumerate() {
-                            let sol = fold.solution(b);
-                            acc.weights.iter_mut().zip(&sol.weights).for_each(|(a, w)| *a += k * w);
-                            acc.bias += k * sol.bias;
-                        }
+                        averaged.get_or_insert_with(|| Block::zeros_like(&fold)).add_scaled(1.0 / folds as f64, &fold);
                     }
                     if holdout {
                         full = Some(fold);
@@ -570,13 +562,12 @@ impl ValidOvrParams {
                 }
                 // Pruned here, block by block, so that dense weight vectors never pile up for every label.
                 let below = f64::from(self.prune_below);
-                let served: Vec<(Vec<(u32, f32)>, f64)> = match &full {
-                    Some(block) => {
-                        block.kept_weights(below).into_iter().enumerate().map(|(b, w)| (w, block.bias(b))).collect()
-                    }
-                    None => averaged.iter().map(|sol| (sol.kept_weights(below), sol.bias)).collect(),
+                let Some(block) = full.as_ref().or(averaged.as_ref()) else {
+                    return Err(ModelError::InvalidData("no fit to serve (no calibration fold)".into()));
                 };
-                served
+                let served: Vec<(Vec<(u32, f32)>, f64)> =
+                    block.kept_weights(below).into_iter().enumerate().map(|(b, w)| (w, block.bias(b))).collect();
+                Ok(served
                     .into_iter()
                     .zip(scores)
                     .enumerate()
@@ -592,9 +583,9 @@ impl ValidOvrParams {
                         };
                         LabelFit { weights, bias, platt, threshold, trained: true, oof }
                     })
-                    .collect()
+                    .collect::<Vec<_>>())
             })
-            .collect())
+            .collect::<Result<Vec<_>, _>>()?)
     }
 
     /// The model from every block's label fits, in block order.

@@ -162,6 +162,30 @@ pub(crate) struct Block {
 }
 
 impl Block {
+    /// An all-zero block of f64 weights shaped like `like`, to accumulate a mean of blocks in (see
+    /// [`Block::add_scaled`]).
+    pub fn zeros_like(like: &Block) -> Block {
+        Block {
+            lanes: like.lanes,
+            stride: like.stride,
+            w32: Vec::new(),
+            w64: vec![0.0; like.n_features() * like.stride],
+            bias: vec![0.0; like.lanes],
+            iterations: vec![0; like.lanes],
+        }
+    }
+
+    /// `self += k × other` in every lane, weights and biases: `self` is a block of [`Block::zeros_like`] `other`.
+    /// Each weight gets `k × w` added in f64, as a lane's [`Solution`] would.
+    pub fn add_scaled(&mut self, k: f64, other: &Block) {
+        if other.w64.is_empty() {
+            self.w64.iter_mut().zip(&other.w32).for_each(|(acc, &w)| *acc += k * f64::from(w));
+        } else {
+            self.w64.iter_mut().zip(&other.w64).for_each(|(acc, &w)| *acc += k * w);
+        }
+        self.bias.iter_mut().zip(&other.bias).for_each(|(acc, &b)| *acc += k * b);
+    }
+
     fn from_solutions(sols: Vec<Solution>) -> Block {
         let lanes = sols.len();
         let n = sols.first().map_or(0, |s| s.weights.len());
