@@ -130,6 +130,7 @@ pub fn train(job: Job, step: TrainStep) -> Result<()> {
         strict_subjects: recipe.strict_subjects,
     };
     let vocab = if vocab_opts.files.is_empty() { None } else { Some(load_vocabulary(&vocab_opts.files)?) };
+    let config = if vocab.is_some() { config.for_vocabulary() } else { config };
     let resolver = vocab.as_ref().map(Resolver::new);
     let mapping = resolver.as_ref().map(|r| SubjectMapping::new(r, vocab_opts.strict_subjects));
     let pb = spinner(quiet, "reading corpus");

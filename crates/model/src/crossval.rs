@@ -80,6 +80,8 @@ pub fn cross_validate(
             texts.len()
         )));
     }
+    let vocabulary_config = vocabulary.map(|_| config.for_vocabulary());
+    let config = vocabulary_config.as_ref().unwrap_or(config);
     let fold_of = assign_folds(texts.len(), folds, config.classifier.seed);
     let mut selected: Vec<Vec<String>> = vec![Vec::new(); texts.len()];
     let mut ranked: Vec<Vec<String>> = vec![Vec::new(); texts.len()];

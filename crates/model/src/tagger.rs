@@ -111,6 +111,17 @@ pub struct CorpusProfile {
 }
 
 impl TrainConfig {
+    /// The configuration for a corpus whose subjects come from a vocabulary: the same, with the linear model
+    /// served as the average of its fold models when the ensemble may use it ([`EnsembleConfig::average_folds`]).
+    #[must_use]
+    pub fn for_vocabulary(&self) -> TrainConfig {
+        let mut config = self.clone();
+        if config.ensemble.lexical != Some(false) && config.ensemble.average_folds {
+            config.classifier.average_folds = true;
+        }
+        config
+    }
+
     /// Fill the unset parts from the corpus profile. The tokenizer stays on automatic segmentation (each
     /// document is checked on its own, so a model trained on segmented text still tags unsegmented input); the
     /// feature settings depend on the script: plain words (see [`TrainConfig::feature_arms`] for when Chinese

@@ -667,6 +667,7 @@ fn lexical_fixture(
 
 fn train_with_vocabulary(vocab: &tagger_vocab::Vocabulary, docs: &[Document], config: &TrainConfig) -> TaggerModel {
     let (texts, labels) = split(docs);
+    let config = &config.for_vocabulary();
     let model = TaggerModel::train(&texts, &labels, config, &|_| {}).unwrap();
     let model = model.with_vocabulary(vocab.clone(), "en").unwrap();
     model.with_backends(&tagger_model::InMemory { texts: &texts, labels: &labels }, config).unwrap()
@@ -769,6 +770,19 @@ fn issue_11_ensemble_training_is_deterministic_and_configurable() {
         ..config.clone()
     };
     assert!(train_with_vocabulary(&vocab, &docs, &off).ensemble().is_none());
+    // With a vocabulary the linear model is the average of its fold models, unless the configuration turns the
+    // ensemble or the averaging off (then the classifier's own setting stays).
+    let averaged = |c: &TrainConfig| c.for_vocabulary().classifier.average_folds;
+    assert!(averaged(&config) && !config.classifier.average_folds);
+    assert!(!averaged(&off));
+    let refit = TrainConfig {
+        ensemble: tagger_model::EnsembleConfig { average_folds: false, ..Default::default() },
+        ..config.clone()
+    };
+    assert!(!averaged(&refit));
+    let served =
+        |c: &TrainConfig| train_with_vocabulary(&vocab, &docs, c).meta.config.unwrap().classifier.average_folds;
+    assert!(served(&config) && !served(&refit));
     // The lexical backend alone: the linear model is not consulted, so every tag is a concept whose label the
     // text names; documents name their subject twice and another concept once, which the stacker learns.
     let alone = TrainConfig {
