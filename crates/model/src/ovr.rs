@@ -497,7 +497,7 @@ impl ValidOvrParams {
             };
 
         let c = f64::from(self.c);
-        Ok(blocks
+        blocks
             .par_iter()
             .map(|&b| plan.block(b as usize))
             .map(|block| {
@@ -585,7 +585,7 @@ impl ValidOvrParams {
                     })
                     .collect::<Vec<_>>())
             })
-            .collect::<Result<Vec<_>, _>>()?)
+            .collect::<Result<Vec<_>, _>>()
     }
 
     /// The model from every block's label fits, in block order.
