@@ -34,7 +34,7 @@ pub struct EnsembleConfig {
     /// 5-fold `tagger cv` on the training sets of both Finnish library corpora (5, 10, 15, 20, 30 compared):
     /// fewer rows of the linear model's long tail let the stacker separate its best few, which raised P@1.
     pub linear_candidates: usize,
-    /// L2 penalty of the stacker.
+    /// L2 penalty of the stacker (on the weights of its standardised inputs).
     pub alpha: f64,
     /// At most this many (document, concept) rows fit the stacker: every subject and an even sample of the
     /// others (the intercept is corrected for the sampling). Its threshold is still chosen on every row. A cost
@@ -75,6 +75,22 @@ impl Default for EnsembleConfig {
             average_folds: true,
         }
     }
+}
+
+/// Centre and scale every column of `x` to mean 0 and standard deviation 1 (a constant column is only centred);
+/// returns each column's mean and scale.
+fn standardise(x: &mut Array2<f64>) -> (Vec<f64>, Vec<f64>) {
+    let n = x.nrows().max(1) as f64;
+    let mut stats = (Vec::new(), Vec::new());
+    for mut col in x.columns_mut() {
+        let mean = col.sum() / n;
+        let sd = (col.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / n).sqrt();
+        let scale = if sd > 1e-12 { sd } else { 1.0 };
+        col.mapv_inplace(|v| (v - mean) / scale);
+        stats.0.push(mean);
+        stats.1.push(scale);
+    }
+    stats
 }
 
 /// Inputs of the stacker for one concept of one document.
@@ -253,19 +269,30 @@ impl Ensemble {
                 x[[i, j]] = *v;
             }
         }
+        // Standardised inputs (probabilities next to log-odds and ranks) let the quasi-Newton fit converge in
+        // fewer iterations (3.4 s → 2.4 s on `kirjastonhoitaja`); the weights are mapped back to the raw inputs
+        // below. `alpha` then weighs the standardised weights: on 87k rows the raw weights came out the same to
+        // three decimals.
+        let (mean, scale) = standardise(&mut x);
         let y: Array1<bool> = kept.iter().map(|&k| labels[k]).collect();
         let fitted = linfa_logistic::LogisticRegression::default()
             .alpha(config.alpha)
             .max_iterations(500)
+            // The loss is a sum over rows: a gradient of 1e-7 a row. linfa's fixed 1e-4 asks ~1e-9 a row of the 87k
+            // rows of `kirjastonhoitaja`, and there took 4× the time (2.4 s against 0.6) for the same weights
+            // to three decimals and the same threshold to four.
+            .gradient_tolerance(1e-7 * kept.len() as f64)
             .fit(&Dataset::new(x, y))
             .map_err(|e| ModelError::InvalidData(format!("fitting the ensemble's stacker: {e}")))?;
         // linfa names the first class it meets "positive"; align the weights with `true`.
         let sign = if fitted.labels().pos.class { 1.0 } else { -1.0 };
+        let weights: Vec<f64> = fitted.params().iter().zip(&scale).map(|(w, s)| sign * w / s).collect();
+        let shift: f64 = weights.iter().zip(&mean).map(|(w, m)| w * m).sum();
         let mut ensemble = Ensemble {
             lexical,
-            weights: fitted.params().iter().map(|w| sign * w).collect(),
+            weights,
             // Negatives were kept at `rate`: shift the log-odds back to the prior of all rows.
-            intercept: sign * fitted.intercept() + rate.ln(),
+            intercept: sign * fitted.intercept() - shift + rate.ln(),
             threshold: 0.5,
             max_tags: percentile(subjects_per_doc, 0.95).max(1),
             linear_candidates: if config.linear { config.linear_candidates } else { 0 },
