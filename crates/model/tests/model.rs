@@ -770,19 +770,23 @@ fn issue_11_ensemble_training_is_deterministic_and_configurable() {
         ..config.clone()
     };
     assert!(train_with_vocabulary(&vocab, &docs, &off).ensemble().is_none());
-    // With a vocabulary the linear model is the average of its fold models, unless the configuration turns the
-    // ensemble or the averaging off (then the classifier's own setting stays).
+    // `ensemble.average_folds` serves the linear model of a vocabulary model as the average of its fold models,
+    // unless the ensemble is off (then the classifier's own setting stays); by default it is refitted.
     let averaged = |c: &TrainConfig| c.for_vocabulary().classifier.average_folds;
-    assert!(averaged(&config) && !config.classifier.average_folds);
-    assert!(!averaged(&off));
-    let refit = TrainConfig {
-        ensemble: tagger_model::EnsembleConfig { average_folds: false, ..Default::default() },
+    assert!(!averaged(&config));
+    let average = TrainConfig {
+        ensemble: tagger_model::EnsembleConfig { average_folds: true, ..Default::default() },
         ..config.clone()
     };
-    assert!(!averaged(&refit));
+    assert!(averaged(&average) && !average.classifier.average_folds);
+    let average_off = TrainConfig {
+        ensemble: tagger_model::EnsembleConfig { lexical: Some(false), ..average.ensemble.clone() },
+        ..config.clone()
+    };
+    assert!(!averaged(&average_off));
     let served =
         |c: &TrainConfig| train_with_vocabulary(&vocab, &docs, c).meta.config.unwrap().classifier.average_folds;
-    assert!(served(&config) && !served(&refit));
+    assert!(served(&average) && !served(&config));
     // The lexical backend alone: the linear model is not consulted, so every tag is a concept whose label the
     // text names; documents name their subject twice and another concept once, which the stacker learns.
     let alone = TrainConfig {
