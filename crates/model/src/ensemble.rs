@@ -268,7 +268,7 @@ impl Ensemble {
             }
         }
         // Standardised inputs (probabilities next to log-odds and ranks) let the quasi-Newton fit converge in
-        // fewer iterations (3.4 s → 2.4 s on `kirjastonhoitaja`); the weights are mapped back to the raw inputs
+        // fewer iterations (3.4 s → 1.4–1.7 s on `kirjastonhoitaja`); the weights are mapped back to the raw inputs
         // below. `alpha` then weighs the standardised weights: on 87k rows the raw weights came out the same to
         // three decimals.
         let (mean, scale) = standardise(&mut x);
@@ -277,7 +277,7 @@ impl Ensemble {
             .alpha(config.alpha)
             .max_iterations(500)
             // The loss is a sum over rows: a gradient of 1e-7 a row. linfa's fixed 1e-4 asks ~1e-9 a row of the 87k
-            // rows of `kirjastonhoitaja`, and there took 4× the time (2.4 s against 0.6) for the same weights
+            // rows of `kirjastonhoitaja`, and there took 1.4–1.7 s against 0.6 s for the same weights
             // to three decimals and the same threshold to four.
             .gradient_tolerance(1e-7 * kept.len() as f64)
             .fit(&Dataset::new(x, y))

@@ -61,8 +61,8 @@ pub(crate) type LaneMask = u16;
 /// interleaved weights (`n_cols × LANES` f32) outgrow a core's 1 MiB L2 cache. A pass over a row then waits on a
 /// cache line of weights per feature, and halving the lanes halves those bytes; with short rows the lanes' own
 /// per-row work dominates and more lanes share it. Measured on 2 cores (classifier seconds, 16 → 8 lanes):
-/// `kirjastonhoitaja` (101 features a row, 54k columns) 30 → 24, CAIL2019 and Reuters (70 a row) slightly faster,
-/// `makupalat` (17 a row, 47k columns) 35 → 43, so short rows keep 16.
+/// `kirjastonhoitaja` (101 features a row, 54k columns) 30 → 24, CAIL2019 (1,372 a row) and Reuters (70)
+/// slightly faster, `makupalat` (17 a row, 47k columns) 35 → 43, so short rows keep 16.
 pub(crate) fn lanes_for(x: &CsrMatrix) -> usize {
     let long_rows = x.nnz() >= 32 * x.n_rows();
     let outgrow_l2 = x.n_cols().saturating_mul(LANES * 4) > 1 << 20;
