@@ -3,7 +3,7 @@
 use crate::calibrate::{Platt, f1_threshold};
 use crate::data::{LabelSets, SparseRecords};
 use crate::params::ValidOvrParams;
-use crate::solver::{Block, LANES, LaneMask, Problem, Rng, Solution, SolverSettings, lanes_for, solve_block};
+use crate::solver::{Block, LANES, LaneMask, Loss, Problem, Rng, Solution, SolverSettings, lanes_for, solve_block};
 use crate::{ModelError, metrics};
 use linfa::DatasetBase;
 use linfa::traits::{Fit, PredictInplace};
@@ -508,7 +508,13 @@ impl ValidOvrParams {
                         ys[d as usize] |= 1 << b;
                     }
                 }
-                let solve_on = |x: &CsrMatrix, sq_norms: &[f64], rows: &[u32], ys: &[LaneMask], fold: usize| {
+                let solve_on = |x: &CsrMatrix,
+                                sq_norms: &[f64],
+                                rows: &[u32],
+                                ys: &[LaneMask],
+                                fold: usize,
+                                init: Option<&[f64]>,
+                                keep_alpha: bool| {
                     let p = Problem {
                         x,
                         rows,
@@ -519,19 +525,28 @@ impl ValidOvrParams {
                         c_pos: c * f64::from(self.positive_weight),
                         c_neg: c,
                         prior: None,
+                        init,
                     };
                     let settings = SolverSettings {
                         loss: self.loss,
                         tol: f64::from(self.tol),
                         max_iter: self.max_iter,
                         seed: mix(self.seed, block[0], fold),
+                        keep_alpha,
                     };
                     solve_block(&p, &settings)
                 };
                 let average = folds > 0 && self.average_folds && !holdout;
                 // What the block serves: the fit on every document (with one held-out slice, the fit on the
                 // rest), or the average of the fold fits.
-                let mut full: Option<Block> = (!holdout && !average).then(|| solve_on(x, &full_norms, all, &ys, 0));
+                // The full fit's dual values warm-start the fold fits: a fold's rows are a subset of the full fit's
+                // (`all` is every row, in order, so row d's duals are at d), and its optimum lies near theirs. The
+                // stopping test is the same, so it is the same fit reached in fewer passes: on `kirjastonhoitaja`
+                // fold fits took 5–6 passes instead of 7–9 and the classifier 22.5 → 18.9 s (3 alternated runs);
+                // 5-fold `tagger cv` micro-F1 0.4258 → 0.4262, validate F1@5 0.4301 → 0.4310.
+                let warm = folds > 0 && self.loss == Loss::SquaredHinge;
+                let mut full: Option<Block> =
+                    (!holdout && !average).then(|| solve_on(x, &full_norms, all, &ys, 0, None, warm));
                 // The running mean of the fold fits, when served.
                 let mut averaged: Option<Block> = None;
                 let mut scores = vec![vec![0.0f64; calib.len()]; lanes];
@@ -543,7 +558,14 @@ impl ValidOvrParams {
                         (None, Some((r, q))) => (r, std::borrow::Cow::Borrowed(q)),
                         (None, None) => (x, std::borrow::Cow::Borrowed(&full_norms)),
                     };
-                    let mut fold = solve_on(fx, &fold_norms, train, &yf, f + 1);
+                    let init: Option<Vec<f64>> = full.as_ref().filter(|b| !b.alpha.is_empty()).map(|b| {
+                        train
+                            .iter()
+                            .flat_map(|&d| &b.alpha[d as usize * LANES..(d as usize + 1) * LANES])
+                            .copied()
+                            .collect()
+                    });
+                    let mut fold = solve_on(fx, &fold_norms, train, &yf, f + 1, init.as_deref(), false);
                     // Held-out scores from the weights a stored model keeps: pruning shifts scores, and the
                     // calibration must see the shift the served model will have.
                     fold.prune(f64::from(self.prune_below));
@@ -790,12 +812,14 @@ impl OvrModel {
                     c_pos: c * f64::from(p.positive_weight),
                     c_neg: c,
                     prior: Some(&prior),
+                    init: None,
                 };
                 let settings = SolverSettings {
                     loss: p.loss,
                     tol: f64::from(p.tol),
                     max_iter: p.max_iter,
                     seed: mix(p.seed ^ LEARN_SEED, block[0], 0),
+                    keep_alpha: false,
                 };
                 let change = solve_block(&problem, &settings);
                 let out: Vec<Refitted> = block

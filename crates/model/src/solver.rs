@@ -90,6 +90,10 @@ pub(crate) struct Problem<'a> {
     /// problem regularised towards `w₀` instead of towards 0 — and the block holds `v` (incremental learning).
     /// Squared hinge only.
     pub prior: Option<&'a [f64]>,
+    /// Dual values to start from (`init[k * LANES + lane]` for `rows[k]`, each ≥ 0; squared hinge only), e.g.
+    /// those of a fit on a superset of the rows: the solver then starts at `w = Σ α y x` and needs fewer passes
+    /// to reach the same stopping test.
+    pub init: Option<&'a [f64]>,
 }
 
 impl Problem<'_> {
@@ -106,6 +110,8 @@ pub(crate) struct SolverSettings {
     pub tol: f64,
     pub max_iter: usize,
     pub seed: u64,
+    /// Return the final dual values in [`Block::alpha`] (squared hinge), to warm-start a related fit.
+    pub keep_alpha: bool,
 }
 
 /// The solution of one lane: `weights[..n_features]` and the bias weight.
@@ -159,6 +165,8 @@ pub(crate) struct Block {
     w64: Vec<f64>,
     bias: Vec<f64>,
     iterations: Vec<usize>,
+    /// The dual values (`alpha[k * LANES + lane]` for `rows[k]`) when [`SolverSettings::keep_alpha`] asked.
+    pub alpha: Vec<f64>,
 }
 
 impl Block {
@@ -172,6 +180,7 @@ impl Block {
             w64: vec![0.0; like.n_features() * like.stride],
             bias: vec![0.0; like.lanes],
             iterations: vec![0; like.lanes],
+            alpha: Vec::new(),
         }
     }
 
@@ -202,6 +211,7 @@ impl Block {
             w64,
             bias: sols.iter().map(|s| s.bias).collect(),
             iterations: sols.iter().map(|s| s.iterations).collect(),
+            alpha: Vec::new(),
         }
     }
 
@@ -371,6 +381,20 @@ fn solve_l2_svm<const L: usize>(p: &Problem<'_>, s: &SolverSettings) -> Block {
     let mut pg_max_old = [f64::INFINITY; L];
     let mut shrunk = [false; L];
     let mut iterations = [0usize; L];
+    if let Some(init) = p.init {
+        // Start from the given duals: w = Σ α y x over the rows.
+        for (k, a) in alpha.iter_mut().enumerate() {
+            let mut step = [0.0f64; L];
+            for b in 0..lanes {
+                let v = init.get(k * LANES + b).copied().unwrap_or(0.0).max(0.0);
+                a[b] = v;
+                step[b] = if p.positive(k, b) { v } else { -v };
+            }
+            if step.iter().any(|&v| v != 0.0) {
+                axpys(&step, &mut w, &mut wb, p.x, p.rows[k] as usize, p.bias);
+            }
+        }
+    }
     let mut iter = 0;
     while iter < s.max_iter && live != 0 {
         let (mut pg_max, mut pg_min) = ([f64::NEG_INFINITY; L], [f64::INFINITY; L]);
@@ -453,6 +477,11 @@ fn solve_l2_svm<const L: usize>(p: &Problem<'_>, s: &SolverSettings) -> Block {
         w64: Vec::new(),
         bias: wb[..lanes].to_vec(),
         iterations: iterations[..lanes].to_vec(),
+        alpha: if s.keep_alpha {
+            alpha.iter().flat_map(|a| (0..LANES).map(move |b| if b < L { a[b] } else { 0.0 })).collect()
+        } else {
+            Vec::new()
+        },
     }
 }
 
@@ -583,9 +612,10 @@ mod tests {
             c_pos: 1.0,
             c_neg: 1.0,
             prior: None,
+            init: None,
         };
         for loss in [Loss::SquaredHinge, Loss::Logistic] {
-            let s = SolverSettings { loss, tol: 1e-6, max_iter: 1000, seed: 7 };
+            let s = SolverSettings { loss, tol: 1e-6, max_iter: 1000, seed: 7, keep_alpha: false };
             let sol = solve(&p, &s).remove(0);
             assert!(sol.iterations < 1000, "{loss:?} did not converge");
             for (k, &pos) in y.iter().enumerate() {
@@ -641,8 +671,13 @@ mod tests {
             c_pos: c,
             c_neg: c,
             prior: None,
+            init: None,
         };
-        let ours = solve(&p, &SolverSettings { loss: Loss::Logistic, tol: 1e-8, max_iter: 10_000, seed: 1 }).remove(0);
+        let ours = solve(
+            &p,
+            &SolverSettings { loss: Loss::Logistic, tol: 1e-8, max_iter: 10_000, seed: 1, keep_alpha: false },
+        )
+        .remove(0);
 
         let targets: Array1<&str> = y.iter().map(|&t| if t { "pos" } else { "neg" }).collect();
         let ds = Dataset::new(dense.clone(), targets);
@@ -692,7 +727,7 @@ mod tests {
         }
         let rows: Vec<u32> = (0..n as u32).collect();
         let sq: Vec<f64> = x.rows().map(|r| r.data.iter().map(|v| f64::from(*v).powi(2)).sum::<f64>() + 1.0).collect();
-        let s = SolverSettings { loss: Loss::SquaredHinge, tol: 1e-5, max_iter: 5000, seed: 5 };
+        let s = SolverSettings { loss: Loss::SquaredHinge, tol: 1e-5, max_iter: 5000, seed: 5, keep_alpha: false };
         for lanes in [LANES, LANES / 2, 3] {
             let block = Problem {
                 x: &x,
@@ -704,6 +739,7 @@ mod tests {
                 c_pos: 2.0,
                 c_neg: 1.0,
                 prior: None,
+                init: None,
             };
             let together = solve(&block, &s);
             assert_eq!(together.len(), lanes);
@@ -724,12 +760,69 @@ mod tests {
     /// With a prior model the solver minimises `½‖w − w₀‖² + C Σ ξ(y wᵀx)`: its answer `w₀ + v` beats `w₀` and
     /// every small step away from it; a zero prior changes nothing.
     #[test]
+    fn a_fit_started_from_a_superset_fits_duals_reaches_the_same_optimum() {
+        let (n, d) = (400usize, 30usize);
+        let mut rng = Rng::new(17);
+        let mut x = CsrMatrix::new(d);
+        let mut ys: Vec<LaneMask> = vec![0; n];
+        for (i, y) in ys.iter_mut().enumerate() {
+            let mut idx: Vec<u32> = (0..5).map(|_| rng.below(d) as u32).collect();
+            idx.sort_unstable();
+            idx.dedup();
+            let val: Vec<f32> = idx.iter().map(|_| 0.2 + (rng.below(100) as f32) / 100.0).collect();
+            x.push_row(&idx, &val);
+            for b in 0..4 {
+                if idx.contains(&(b as u32)) != (i % 23 == b) {
+                    *y |= 1 << b;
+                }
+            }
+        }
+        let sq: Vec<f64> = x.rows().map(|r| r.data.iter().map(|v| f64::from(*v).powi(2)).sum::<f64>() + 1.0).collect();
+        let all: Vec<u32> = (0..n as u32).collect();
+        let s = SolverSettings { loss: Loss::SquaredHinge, tol: 1e-6, max_iter: 5000, seed: 9, keep_alpha: true };
+        let base = Problem {
+            x: &x,
+            rows: &all,
+            ys: &ys,
+            lanes: 4,
+            sq_norms: &sq,
+            bias: 1.0,
+            c_pos: 1.0,
+            c_neg: 1.0,
+            prior: None,
+            init: None,
+        };
+        let full = solve_block(&base, &s);
+        assert_eq!(full.alpha.len(), n * LANES);
+        assert!(full.alpha.iter().all(|&a| a >= 0.0) && full.alpha.iter().any(|&a| a > 0.0));
+        // A fold: every row but one in five, warm-started from the full fit's duals of its rows.
+        let rows: Vec<u32> = all.iter().copied().filter(|r| r % 5 != 2).collect();
+        let yf: Vec<LaneMask> = rows.iter().map(|&r| ys[r as usize]).collect();
+        let init: Vec<f64> =
+            rows.iter().flat_map(|&r| &full.alpha[r as usize * LANES..(r as usize + 1) * LANES]).copied().collect();
+        let fold = Problem { rows: &rows, ys: &yf, ..base };
+        let cold = solve_block(&fold, &s);
+        let warm = solve_block(&Problem { init: Some(&init), ..fold }, &s);
+        let passes = |blk: &Block| (0..4).map(|b| blk.solution(b).iterations).sum::<usize>();
+        assert!(passes(&warm) < passes(&cold), "warm {} passes, cold {}", passes(&warm), passes(&cold));
+        for b in 0..4 {
+            let (c, w) = (cold.solution(b), warm.solution(b));
+            let (oc, ow) = (
+                primal_objective(&fold, b, Loss::SquaredHinge, &c),
+                primal_objective(&fold, b, Loss::SquaredHinge, &w),
+            );
+            assert!((oc - ow).abs() < 1e-5 * oc.max(1.0), "lane {b}: cold {oc} vs warm {ow}");
+            assert!(w.iterations <= c.iterations, "lane {b}: warm {} passes, cold {}", w.iterations, c.iterations);
+        }
+    }
+
+    #[test]
     fn a_prior_model_regularises_towards_its_weights() {
         let (x, y) = toy();
         let rows: Vec<u32> = (0..x.n_rows() as u32).collect();
         let sq: Vec<f64> = x.rows().map(|r| r.data.iter().map(|v| f64::from(*v).powi(2)).sum::<f64>() + 1.0).collect();
         let ys: Vec<LaneMask> = y.iter().map(|&b| LaneMask::from(b)).collect();
-        let s = SolverSettings { loss: Loss::SquaredHinge, tol: 1e-7, max_iter: 5000, seed: 3 };
+        let s = SolverSettings { loss: Loss::SquaredHinge, tol: 1e-7, max_iter: 5000, seed: 3, keep_alpha: false };
         let plain = Problem {
             x: &x,
             rows: &rows,
@@ -740,6 +833,7 @@ mod tests {
             c_pos: 0.5,
             c_neg: 0.5,
             prior: None,
+            init: None,
         };
         let w0 = Solution { weights: vec![-0.4, 0.9, 0.3], bias: 0.2, iterations: 0 };
         let mut prior = vec![0.0; rows.len() * LANES];
