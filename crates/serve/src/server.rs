@@ -167,6 +167,7 @@ pub async fn start(cfg: ServeConfig) -> Result<Running, StartError> {
     }
     let router = builder
         .layer(tower::util::MapResponseLayer::new(fix_decode_response))
+        .layer(crate::service::DeadlineLayer)
         .add_service(health_service)
         .add_service(reflection)
         .add_service(reflection_alpha)

@@ -60,9 +60,58 @@ impl TaggerService {
 /// fires, so ours is set slightly earlier (10% of the timeout, at most 20 ms) and the caller gets
 /// DEADLINE_EXCEEDED, as gRPC specifies.
 fn deadline_of(md: &tonic::metadata::MetadataMap) -> Option<Instant> {
-    let d = parse_timeout(md.get("grpc-timeout")?.to_str().ok()?)?;
+    deadline_from(md.get("grpc-timeout")?.to_str().ok()?)
+}
+
+fn deadline_from(grpc_timeout: &str) -> Option<Instant> {
+    let d = parse_timeout(grpc_timeout)?;
     let margin = (d / 10).min(Duration::from_millis(20));
     Instant::now().checked_add(d - margin)
+}
+
+/// Every gRPC call whose `grpc-timeout` runs out before it is answered gets DEADLINE_EXCEEDED, also while its
+/// request is still arriving (a large body), where the handler's own deadline cannot act yet. Without it tonic's
+/// timer, which sits outside every layer, answered CANCELLED ("Timeout expired") in that case; this timer is set
+/// by [`deadline_from`]'s margin earlier and, being inside, is polled first.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct DeadlineLayer;
+
+impl<S> tower::Layer<S> for DeadlineLayer {
+    type Service = Deadline<S>;
+    fn layer(&self, inner: S) -> Deadline<S> {
+        Deadline(inner)
+    }
+}
+
+/// The service of [`DeadlineLayer`].
+#[derive(Debug, Clone)]
+pub struct Deadline<S>(S);
+
+impl<S, B, RB> tower::Service<http::Request<B>> for Deadline<S>
+where
+    S: tower::Service<http::Request<B>, Response = http::Response<RB>>,
+    S::Future: Send + 'static,
+    RB: Default,
+{
+    type Response = http::Response<RB>;
+    type Error = S::Error;
+    type Future = Pin<Box<dyn std::future::Future<Output = Result<http::Response<RB>, S::Error>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut std::task::Context<'_>) -> std::task::Poll<Result<(), S::Error>> {
+        self.0.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: http::Request<B>) -> Self::Future {
+        let deadline = req.headers().get("grpc-timeout").and_then(|v| v.to_str().ok()).and_then(deadline_from);
+        let call = self.0.call(req);
+        Box::pin(async move {
+            let Some(d) = deadline else { return call.await };
+            match tokio::time::timeout_at(d.into(), call).await {
+                Ok(answer) => answer,
+                Err(_) => Ok(Status::deadline_exceeded("deadline passed before the call was answered").into_http()),
+            }
+        })
+    }
 }
 
 /// A timeout in gRPC's `grpc-timeout` format: at most 8 digits and a unit, `H`, `M`, `S`, `m` (ms), `u` (µs) or

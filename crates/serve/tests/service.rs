@@ -868,3 +868,23 @@ async fn json_api_calls_keep_their_grpc_timeout() {
     running.shutdown().await.unwrap();
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// A call still unanswered when its `grpc-timeout` runs out (say, its large body still arriving) gets
+/// DEADLINE_EXCEEDED from the server's layer, before tonic's own timer would answer CANCELLED; an answer that
+/// comes in time passes through untouched.
+#[tokio::test]
+async fn a_call_unanswered_at_its_grpc_timeout_gets_deadline_exceeded() {
+    use tower::{Layer, ServiceExt};
+    type Answer = Result<http::Response<String>, std::convert::Infallible>;
+    let with_timeout = || http::Request::builder().header("grpc-timeout", "50m").body(()).unwrap();
+    let never = tower::service_fn(|_: http::Request<()>| std::future::pending::<Answer>());
+    let started = std::time::Instant::now();
+    let resp = tagger_serve::service::DeadlineLayer.layer(never).oneshot(with_timeout()).await.unwrap();
+    assert_eq!(resp.headers()["grpc-status"], "4", "{resp:?}");
+    // Not before the deadline less its margin (5 ms of 50).
+    assert!(started.elapsed() >= Duration::from_millis(45), "{:?}", started.elapsed());
+    let quick = tower::service_fn(|_: http::Request<()>| async { Answer::Ok(http::Response::new("ok".into())) });
+    let resp = tagger_serve::service::DeadlineLayer.layer(quick).oneshot(with_timeout()).await.unwrap();
+    assert!(resp.headers().get("grpc-status").is_none());
+    assert_eq!(resp.body(), "ok");
+}
