@@ -703,30 +703,43 @@ mod tests {
         }
     }
 
-    /// Lanes solved together are independent problems: each lane of a block reaches the optimum of its problem
-    /// solved alone (same objective), whatever the other lanes hold, and a partly filled block works too.
-    #[test]
-    fn lanes_of_a_block_solve_their_own_problems() {
-        let (n, d) = (300usize, 40usize);
-        let mut rng = Rng::new(11);
+    /// `n` random rows of up to `per_row` of `d` features (values 0.2–1.2), the lanes' labels from
+    /// `positive(row, features, lane)` for lanes `0..lanes`, and the rows' squared norms with a bias of 1.
+    fn random_problem(
+        n: usize,
+        d: usize,
+        per_row: usize,
+        seed: u64,
+        lanes: usize,
+        positive: impl Fn(usize, &[u32], usize) -> bool,
+    ) -> (CsrMatrix, Vec<LaneMask>, Vec<f64>) {
+        let mut rng = Rng::new(seed);
         let mut x = CsrMatrix::new(d);
         let mut ys: Vec<LaneMask> = vec![0; n];
         for (i, y) in ys.iter_mut().enumerate() {
-            let mut idx: Vec<u32> = (0..6).map(|_| rng.below(d) as u32).collect();
+            let mut idx: Vec<u32> = (0..per_row).map(|_| rng.below(d) as u32).collect();
             idx.sort_unstable();
             idx.dedup();
             let val: Vec<f32> = idx.iter().map(|_| 0.2 + (rng.below(100) as f32) / 100.0).collect();
             x.push_row(&idx, &val);
-            // Lane b is positive when feature b (or b + 8) is present, with some label noise on odd rows.
-            for b in 0..LANES {
-                let hit = idx.iter().any(|&j| j as usize == b || j as usize == b + 8);
-                if hit != (i % 29 == b) {
-                    *y |= 1 << b;
-                }
+            for b in (0..lanes).filter(|&b| positive(i, &idx, b)) {
+                *y |= 1 << b;
             }
         }
+        let sq = x.rows().map(|r| r.data.iter().map(|v| f64::from(*v).powi(2)).sum::<f64>() + 1.0).collect();
+        (x, ys, sq)
+    }
+
+    /// Lanes solved together are independent problems: each lane of a block reaches the optimum of its problem
+    /// solved alone (same objective), whatever the other lanes hold, and a partly filled block works too.
+    #[test]
+    fn lanes_of_a_block_solve_their_own_problems() {
+        let n = 300usize;
+        // Lane b is positive when feature b (or b + 8) is present, with some label noise on odd rows.
+        let (x, ys, sq) = random_problem(n, 40, 6, 11, LANES, |i, idx, b| {
+            idx.iter().any(|&j| j as usize == b || j as usize == b + 8) != (i % 29 == b)
+        });
         let rows: Vec<u32> = (0..n as u32).collect();
-        let sq: Vec<f64> = x.rows().map(|r| r.data.iter().map(|v| f64::from(*v).powi(2)).sum::<f64>() + 1.0).collect();
         let s = SolverSettings { loss: Loss::SquaredHinge, tol: 1e-5, max_iter: 5000, seed: 5, keep_alpha: false };
         for lanes in [LANES, LANES / 2, 3] {
             let block = Problem {
@@ -757,27 +770,12 @@ mod tests {
         }
     }
 
-    /// With a prior model the solver minimises `½‖w − w₀‖² + C Σ ξ(y wᵀx)`: its answer `w₀ + v` beats `w₀` and
-    /// every small step away from it; a zero prior changes nothing.
+    /// A fold fit started from the duals of a fit on a superset of its rows reaches the cold fit's optimum in
+    /// fewer passes.
     #[test]
     fn a_fit_started_from_a_superset_fits_duals_reaches_the_same_optimum() {
-        let (n, d) = (400usize, 30usize);
-        let mut rng = Rng::new(17);
-        let mut x = CsrMatrix::new(d);
-        let mut ys: Vec<LaneMask> = vec![0; n];
-        for (i, y) in ys.iter_mut().enumerate() {
-            let mut idx: Vec<u32> = (0..5).map(|_| rng.below(d) as u32).collect();
-            idx.sort_unstable();
-            idx.dedup();
-            let val: Vec<f32> = idx.iter().map(|_| 0.2 + (rng.below(100) as f32) / 100.0).collect();
-            x.push_row(&idx, &val);
-            for b in 0..4 {
-                if idx.contains(&(b as u32)) != (i % 23 == b) {
-                    *y |= 1 << b;
-                }
-            }
-        }
-        let sq: Vec<f64> = x.rows().map(|r| r.data.iter().map(|v| f64::from(*v).powi(2)).sum::<f64>() + 1.0).collect();
+        let n = 400usize;
+        let (x, ys, sq) = random_problem(n, 30, 5, 17, 4, |i, idx, b| idx.contains(&(b as u32)) != (i % 23 == b));
         let all: Vec<u32> = (0..n as u32).collect();
         let s = SolverSettings { loss: Loss::SquaredHinge, tol: 1e-6, max_iter: 5000, seed: 9, keep_alpha: true };
         let base = Problem {
@@ -816,6 +814,8 @@ mod tests {
         }
     }
 
+    /// With a prior model the solver minimises `½‖w − w₀‖² + C Σ ξ(y wᵀx)`: its answer `w₀ + v` beats `w₀` and
+    /// every small step away from it; a zero prior changes nothing.
     #[test]
     fn a_prior_model_regularises_towards_its_weights() {
         let (x, y) = toy();
