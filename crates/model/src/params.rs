@@ -61,6 +61,14 @@ pub struct ValidOvrParams {
     pub holdout_above: usize,
     /// Size cap of that held-out slice.
     pub holdout_docs: usize,
+    /// When a fit's training documents hold more than this many negatives of a block of labels (documents with
+    /// none of its labels; 0 = never), the block trains on its positives and a random sample of this many
+    /// negatives, each weighted to stand for the ones left out (same expected loss). Passes over the rows are
+    /// where training time goes, so this bounds a block's cost on very large corpora while keeping every
+    /// positive. Measured on a synthetic corpus of 100,000 documents and 5,000 labels (`tagger synth --seed 7`),
+    /// a cap of 20,000 of the ~90,000 negatives (the share 200,000 is of a million documents): classifier 674 →
+    /// 246 s, micro-F1 on 5,000 other documents 0.6823 → 0.6799, macro-F1 0.3497 → 0.3477.
+    pub max_negatives: usize,
 }
 
 impl Default for ValidOvrParams {
@@ -80,6 +88,7 @@ impl Default for ValidOvrParams {
             thresholds: ThresholdObjective::MicroF1,
             holdout_above: 50_000,
             holdout_docs: 20_000,
+            max_negatives: 200_000,
         }
     }
 }

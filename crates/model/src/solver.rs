@@ -85,6 +85,10 @@ pub(crate) struct Problem<'a> {
     /// Penalty for positive and negative examples.
     pub c_pos: f64,
     pub c_neg: f64,
+    /// How many examples each row stands for (`row_weight[k]` for `rows[k]`, > 0; none = 1 each): its penalty is
+    /// multiplied by it, as if it were repeated that many times — e.g. a sampled negative standing for the rows
+    /// not sampled.
+    pub row_weight: Option<&'a [f32]>,
     /// Decision values of a prior model (`prior[k * LANES + lane]` for `rows[k]`, bias included): when given, the
     /// solver fits the change `v` to that model's weights `w₀` — `min ½‖v‖² + C Σ ξ(y (w₀ + v)ᵀx)`, i.e. the
     /// problem regularised towards `w₀` instead of towards 0 — and the block holds `v` (incremental learning).
@@ -100,6 +104,12 @@ impl Problem<'_> {
     #[inline]
     fn positive(&self, k: usize, lane: usize) -> bool {
         (self.ys[k] >> lane) & 1 == 1
+    }
+
+    /// The row weight of `rows[k]` (see [`Problem::row_weight`]).
+    #[inline]
+    fn weight(&self, k: usize) -> f64 {
+        self.row_weight.map_or(1.0, |w| f64::from(w[k]))
     }
 }
 
@@ -410,13 +420,14 @@ fn solve_l2_svm<const L: usize>(p: &Problem<'_>, s: &SolverSettings) -> Block {
             }
             let row = p.rows[i] as usize;
             let g_all = dots(&w, &wb, p.x, row, p.bias);
+            let wi = p.weight(i);
             let mut step = [0.0f64; L];
             let mut any = false;
             for b in 0..lanes {
                 if m & (1 << b) == 0 {
                     continue;
                 }
-                let (yi, d) = if p.positive(i, b) { (1.0, d_pos) } else { (-1.0, d_neg) };
+                let (yi, d) = if p.positive(i, b) { (1.0, d_pos / wi) } else { (-1.0, d_neg / wi) };
                 let a = alpha[i][b];
                 let prior = p.prior.map_or(0.0, |o| o[i * LANES + b]);
                 let g = yi * (g_all[b] + prior) - 1.0 + a * d;
@@ -492,7 +503,8 @@ fn solve_logistic(p: &Problem<'_>, lane: usize, s: &SolverSettings) -> Solution 
     let mut w = vec![[0.0f64; 1]; p.x.n_cols()];
     let mut wb = [0.0f64; 1];
     let y: Vec<bool> = (0..n).map(|k| p.positive(k, lane)).collect();
-    let upper: Vec<f64> = y.iter().map(|&pos| if pos { p.c_pos } else { p.c_neg }).collect();
+    let upper: Vec<f64> =
+        y.iter().enumerate().map(|(k, &pos)| p.weight(k) * if pos { p.c_pos } else { p.c_neg }).collect();
     // alpha[2i] is α_i, alpha[2i+1] is C_i − α_i.
     let mut alpha = vec![0.0f64; 2 * n];
     for i in 0..n {
@@ -565,7 +577,7 @@ pub(crate) fn primal_objective(p: &Problem<'_>, lane: usize, loss: Loss, sol: &S
     for (k, &row) in p.rows.iter().enumerate() {
         let pos = p.positive(k, lane);
         let yi = if pos { 1.0 } else { -1.0 };
-        let c = if pos { p.c_pos } else { p.c_neg };
+        let c = p.weight(k) * if pos { p.c_pos } else { p.c_neg };
         let m = yi * sol.decision(p.x, row as usize, p.bias);
         obj += c * match loss {
             Loss::SquaredHinge => (1.0 - m).max(0.0).powi(2),
@@ -611,6 +623,7 @@ mod tests {
             bias: 1.0,
             c_pos: 1.0,
             c_neg: 1.0,
+            row_weight: None,
             prior: None,
             init: None,
         };
@@ -670,6 +683,7 @@ mod tests {
             bias: 0.0,
             c_pos: c,
             c_neg: c,
+            row_weight: None,
             prior: None,
             init: None,
         };
@@ -751,6 +765,7 @@ mod tests {
                 bias: 1.0,
                 c_pos: 2.0,
                 c_neg: 1.0,
+                row_weight: None,
                 prior: None,
                 init: None,
             };
@@ -766,6 +781,46 @@ mod tests {
                     primal_objective(&alone, 0, Loss::SquaredHinge, &single),
                 );
                 assert!((a - o).abs() < 1e-5 * o.max(1.0), "lane {b} of {lanes}: {a} vs alone {o}");
+            }
+        }
+    }
+
+    /// A row of weight k is k copies of that row: with either loss, the weighted problem reaches the optimum
+    /// of the problem with the rows repeated.
+    #[test]
+    fn a_row_weight_counts_as_that_many_copies_of_the_row() {
+        let n = 240usize;
+        let (x, ys, sq) = random_problem(n, 25, 5, 23, 3, |i, idx, b| idx.contains(&(b as u32)) != (i % 31 == b));
+        let rows: Vec<u32> = (0..n as u32).collect();
+        let weight: Vec<f32> = (0..n).map(|k| [1.0, 3.0, 1.0, 2.0][k % 4]).collect();
+        let repeated: Vec<u32> =
+            rows.iter().flat_map(|&r| std::iter::repeat_n(r, weight[r as usize] as usize)).collect();
+        let ys_rep: Vec<LaneMask> = repeated.iter().map(|&r| ys[r as usize]).collect();
+        for loss in [Loss::SquaredHinge, Loss::Logistic] {
+            let s = SolverSettings { loss, tol: 1e-7, max_iter: 20_000, seed: 3, keep_alpha: false };
+            let weighted = Problem {
+                x: &x,
+                rows: &rows,
+                ys: &ys,
+                lanes: 3,
+                sq_norms: &sq,
+                bias: 1.0,
+                c_pos: 0.7,
+                c_neg: 0.7,
+                row_weight: Some(&weight),
+                prior: None,
+                init: None,
+            };
+            let copies = Problem { rows: &repeated, ys: &ys_rep, row_weight: None, ..weighted };
+            let (a, b) = (solve(&weighted, &s), solve(&copies, &s));
+            let plain = solve(&Problem { row_weight: None, ..weighted }, &s);
+            for lane in 0..3 {
+                let (oa, ob) =
+                    (primal_objective(&copies, lane, loss, &a[lane]), primal_objective(&copies, lane, loss, &b[lane]));
+                assert!((oa - ob).abs() < 1e-5 * ob.max(1.0), "{loss:?} lane {lane}: weighted {oa} vs copies {ob}");
+                // And the weights matter: the unweighted fit is worse on the repeated rows' objective.
+                let op = primal_objective(&copies, lane, loss, &plain[lane]);
+                assert!(op > ob + 1e-4, "{loss:?} lane {lane}: unweighted {op} vs {ob}");
             }
         }
     }
@@ -787,6 +842,7 @@ mod tests {
             bias: 1.0,
             c_pos: 1.0,
             c_neg: 1.0,
+            row_weight: None,
             prior: None,
             init: None,
         };
@@ -832,6 +888,7 @@ mod tests {
             bias: 1.0,
             c_pos: 0.5,
             c_neg: 0.5,
+            row_weight: None,
             prior: None,
             init: None,
         };

@@ -237,6 +237,41 @@ fn large_corpora_calibrate_on_one_held_out_slice() {
     assert_eq!(train(train_docs, &config).meta.cv.as_ref().map(|c| c.folds), Some(5));
 }
 
+/// With `max_negatives` below the negatives of a block, each block trains on its positives and a weighted
+/// sample of the rest: a different model (so the sample was used), of nearly the exact model's quality.
+#[test]
+fn sampled_negatives_stay_close_to_the_exact_fit() {
+    let docs: Vec<Document> = Synth::new(SynthConfig {
+        docs: 900,
+        labels: 60,
+        labels_per_doc: 2.0,
+        tokens_per_doc: 80,
+        vocabulary: 3000,
+        signature_words: 15,
+        signal: 0.3,
+        seed: 31,
+        ..SynthConfig::default()
+    })
+    .collect();
+    let (train_docs, test_docs) = docs.split_at(700);
+    let mut config = TrainConfig::default();
+    config.classifier.cv_folds = 3;
+    let exact = train(train_docs, &config);
+    // Blocks of 16 of the 60 labels: about half the documents have none of a block's labels.
+    config.classifier.max_negatives = 120;
+    let sampled = train(train_docs, &config);
+    let scores = |m: &TaggerModel| -> Vec<Vec<(String, f32)>> {
+        let texts: Vec<&str> = test_docs.iter().map(|d| d.text.as_str()).collect();
+        let top = m.tag_batch(&texts, Decision::TopK { k: 5, min_score: None });
+        top.into_iter().map(|t| t.into_iter().map(|t| (t.label.to_owned(), t.score)).collect()).collect()
+    };
+    assert_ne!(scores(&exact), scores(&sampled), "the sample changed no score");
+    let (e, s) = (evaluate(&exact, test_docs), evaluate(&sampled, test_docs));
+    assert!(e.micro_f1 > 0.6, "exact micro-F1 {}", e.micro_f1);
+    assert!(s.micro_f1 > e.micro_f1 - 0.05, "sampled micro-F1 {} vs exact {}", s.micro_f1, e.micro_f1);
+    assert!(s.p_at_1 > e.p_at_1 - 0.05, "sampled P@1 {} vs exact {}", s.p_at_1, e.p_at_1);
+}
+
 #[test]
 fn cross_validation_tags_each_fold_with_a_model_that_never_saw_it() {
     let folds = tagger_model::assign_folds(103, 4, 9);
