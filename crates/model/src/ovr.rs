@@ -591,39 +591,32 @@ impl ValidOvrParams {
                         let yr: Vec<LaneMask> = rows.iter().map(|&d| ys[d as usize]).collect();
                         solve_on(x, &full_norms, rows, Some(weight), &yr, 0, None, false)
                     }
+                    // `all` is every row in order: the rows' labels are `ys` itself.
                     None => solve_on(x, &full_norms, all, None, &ys, 0, None, warm),
                 });
                 // The running mean of the fold fits, when served.
                 let mut averaged: Option<Block> = None;
                 let mut scores = vec![vec![0.0f64; calib.len()]; lanes];
                 for (f, (train, test)) in splits.iter().enumerate() {
-                    let yf: Vec<LaneMask> = train.iter().map(|&d| ys[d as usize]).collect();
                     let refitted = if prebuilt.is_empty() { subsets.get(f).map(|s| s.apply(x)) } else { None };
                     let (fx, fold_norms) = match (&refitted, prebuilt.get(f)) {
                         (Some(r), _) => (r, std::borrow::Cow::Owned(sq_norms_of(r))),
                         (None, Some((r, q))) => (r, std::borrow::Cow::Borrowed(q)),
                         (None, None) => (x, std::borrow::Cow::Borrowed(&full_norms)),
                     };
+                    let sampled = sample(train, f + 1);
+                    let (rows, weight) = match &sampled {
+                        Some((rows, weight)) => (rows.as_slice(), Some(weight.as_slice())),
+                        None => (train.as_slice(), None),
+                    };
+                    let yf: Vec<LaneMask> = rows.iter().map(|&d| ys[d as usize]).collect();
                     let init: Option<Vec<f64>> = full.as_ref().filter(|b| !b.alpha.is_empty()).map(|b| {
-                        train
-                            .iter()
+                        rows.iter()
                             .flat_map(|&d| &b.alpha[d as usize * LANES..(d as usize + 1) * LANES])
                             .copied()
                             .collect()
                     });
-                    let mut fold = match sample(train, f + 1) {
-                        Some((rows, weight)) => {
-                            let yr: Vec<LaneMask> = rows.iter().map(|&d| ys[d as usize]).collect();
-                            let init: Option<Vec<f64>> = full.as_ref().filter(|b| !b.alpha.is_empty()).map(|b| {
-                                rows.iter()
-                                    .flat_map(|&d| &b.alpha[d as usize * LANES..(d as usize + 1) * LANES])
-                                    .copied()
-                                    .collect()
-                            });
-                            solve_on(fx, &fold_norms, &rows, Some(&weight), &yr, f + 1, init.as_deref(), false)
-                        }
-                        None => solve_on(fx, &fold_norms, train, None, &yf, f + 1, init.as_deref(), false),
-                    };
+                    let mut fold = solve_on(fx, &fold_norms, rows, weight, &yf, f + 1, init.as_deref(), false);
                     // Held-out scores from the weights a stored model keeps: pruning shifts scores, and the
                     // calibration must see the shift the served model will have.
                     fold.prune(f64::from(self.prune_below));
