@@ -109,7 +109,8 @@ pub struct OvrModel {
     pub rule: DecisionRule,
     /// Held-out figures, when folds were used.
     pub cv: Option<CvReport>,
-    /// Hyper-parameters used.
+    /// Hyper-parameters used (stored in the fields of model format 5, see `params::stored`).
+    #[serde(with = "crate::params::stored")]
     pub params: ValidOvrParams,
     /// Out-of-fold probabilities of the calibration documents, kept from training for fitting an ensemble over
     /// this model; never stored.

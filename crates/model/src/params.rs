@@ -210,3 +210,103 @@ impl ParamGuard for OvrParams {
         Ok(self.0)
     }
 }
+
+/// How a model file stores its hyper-parameters (`OvrModel::params`): the fields of model format 5, without
+/// `max_negatives`, which came later. The payload is encoded by field position (postcard), so a new field would
+/// make every stored model unreadable; a loaded model reports the default `max_negatives` (it only shapes
+/// training, never tagging).
+pub(crate) mod stored {
+    use super::{Loss, ThresholdObjective, ValidOvrParams};
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    #[derive(Serialize, Deserialize)]
+    struct Format5 {
+        loss: Loss,
+        c: f32,
+        positive_weight: f32,
+        bias: f32,
+        tol: f32,
+        max_iter: usize,
+        seed: u64,
+        cv_folds: usize,
+        prune_below: f32,
+        fbr: f32,
+        average_folds: bool,
+        thresholds: ThresholdObjective,
+        holdout_above: usize,
+        holdout_docs: usize,
+    }
+
+    pub(crate) fn serialize<S: Serializer>(p: &ValidOvrParams, s: S) -> Result<S::Ok, S::Error> {
+        let &ValidOvrParams {
+            loss,
+            c,
+            positive_weight,
+            bias,
+            tol,
+            max_iter,
+            seed,
+            cv_folds,
+            prune_below,
+            fbr,
+            average_folds,
+            thresholds,
+            holdout_above,
+            holdout_docs,
+            max_negatives: _,
+        } = p;
+        Format5 {
+            loss,
+            c,
+            positive_weight,
+            bias,
+            tol,
+            max_iter,
+            seed,
+            cv_folds,
+            prune_below,
+            fbr,
+            average_folds,
+            thresholds,
+            holdout_above,
+            holdout_docs,
+        }
+        .serialize(s)
+    }
+
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<ValidOvrParams, D::Error> {
+        let Format5 {
+            loss,
+            c,
+            positive_weight,
+            bias,
+            tol,
+            max_iter,
+            seed,
+            cv_folds,
+            prune_below,
+            fbr,
+            average_folds,
+            thresholds,
+            holdout_above,
+            holdout_docs,
+        } = Format5::deserialize(d)?;
+        Ok(ValidOvrParams {
+            loss,
+            c,
+            positive_weight,
+            bias,
+            tol,
+            max_iter,
+            seed,
+            cv_folds,
+            prune_below,
+            fbr,
+            average_folds,
+            thresholds,
+            holdout_above,
+            holdout_docs,
+            ..ValidOvrParams::default()
+        })
+    }
+}

@@ -953,3 +953,15 @@ fn tagging_computes_only_the_probabilities_it_needs_and_answers_as_if_it_compute
         assert_eq!(unknown, model.classifier().decide(&probs, Decision::ModelRule));
     }
 }
+
+/// The models shipped in `models/` (written by earlier builds) still load: a change to what the model file
+/// stores must keep the format or add a version that reads the old one.
+#[test]
+fn the_shipped_models_still_load() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../models");
+    for name in ["reuters", "cail2019"] {
+        let path = root.join(name).join("1/model.tgm");
+        let model = TaggerModel::load(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        assert!(!model.labels().is_empty(), "{name}: no labels");
+    }
+}
