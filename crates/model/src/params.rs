@@ -219,8 +219,28 @@ pub(crate) mod stored {
     use super::{Loss, ThresholdObjective, ValidOvrParams};
     use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-    #[derive(Serialize, Deserialize)]
-    struct Format5 {
+    /// Format 5's fields, named once: the stored struct, and both conversions (the destructuring in `serialize`
+    /// lists every field of `ValidOvrParams`, so a new one fails to compile until it is stored or left out).
+    macro_rules! format5 {
+        ($($field:ident: $ty:ty),* $(,)?) => {
+            #[derive(Serialize, Deserialize)]
+            struct Format5 {
+                $($field: $ty),*
+            }
+
+            pub(crate) fn serialize<S: Serializer>(p: &ValidOvrParams, s: S) -> Result<S::Ok, S::Error> {
+                let &ValidOvrParams { $($field,)* max_negatives: _ } = p;
+                Format5 { $($field),* }.serialize(s)
+            }
+
+            pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<ValidOvrParams, D::Error> {
+                let Format5 { $($field),* } = Format5::deserialize(d)?;
+                Ok(ValidOvrParams { $($field,)* ..ValidOvrParams::default() })
+            }
+        };
+    }
+
+    format5! {
         loss: Loss,
         c: f32,
         positive_weight: f32,
@@ -235,78 +255,5 @@ pub(crate) mod stored {
         thresholds: ThresholdObjective,
         holdout_above: usize,
         holdout_docs: usize,
-    }
-
-    pub(crate) fn serialize<S: Serializer>(p: &ValidOvrParams, s: S) -> Result<S::Ok, S::Error> {
-        let &ValidOvrParams {
-            loss,
-            c,
-            positive_weight,
-            bias,
-            tol,
-            max_iter,
-            seed,
-            cv_folds,
-            prune_below,
-            fbr,
-            average_folds,
-            thresholds,
-            holdout_above,
-            holdout_docs,
-            max_negatives: _,
-        } = p;
-        Format5 {
-            loss,
-            c,
-            positive_weight,
-            bias,
-            tol,
-            max_iter,
-            seed,
-            cv_folds,
-            prune_below,
-            fbr,
-            average_folds,
-            thresholds,
-            holdout_above,
-            holdout_docs,
-        }
-        .serialize(s)
-    }
-
-    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<ValidOvrParams, D::Error> {
-        let Format5 {
-            loss,
-            c,
-            positive_weight,
-            bias,
-            tol,
-            max_iter,
-            seed,
-            cv_folds,
-            prune_below,
-            fbr,
-            average_folds,
-            thresholds,
-            holdout_above,
-            holdout_docs,
-        } = Format5::deserialize(d)?;
-        Ok(ValidOvrParams {
-            loss,
-            c,
-            positive_weight,
-            bias,
-            tol,
-            max_iter,
-            seed,
-            cv_folds,
-            prune_below,
-            fbr,
-            average_folds,
-            thresholds,
-            holdout_above,
-            holdout_docs,
-            ..ValidOvrParams::default()
-        })
     }
 }
