@@ -431,8 +431,15 @@ impl Vectorizer {
         self.state.terms.get(column as usize).map(String::as_str)
     }
 
+    /// Whether every feature is one token of the tokenizer (word unigrams, no character n-grams): then a text's
+    /// row is [`Vectorizer::weigh_columns`] of the [`Vectorizer::column`]s of its tokens.
+    pub fn features_are_tokens(&self) -> bool {
+        self.state.config.ngram_max == 1 && self.state.config.char_ngram_max == 0
+    }
+
+    /// The column of a term (a token, or an n-gram of tokens joined by spaces), if it is a feature.
     #[inline]
-    fn column(&self, term: &str) -> Option<u32> {
+    pub fn column(&self, term: &str) -> Option<u32> {
         if self.state.config.hashing_bits.is_some() {
             Some((fnv1a(term.as_bytes()) & self.mask) as u32)
         } else {
@@ -462,6 +469,13 @@ impl Vectorizer {
         if norm > 0.0 {
             data.iter_mut().for_each(|v| *v /= norm);
         }
+    }
+
+    /// The row of a text whose terms have the columns `cols` (one entry per occurrence, in any order; sorted
+    /// here) into `(indices, data)`: what [`Vectorizer::transform_into`] does once it has found the columns.
+    pub fn weigh_columns(&self, cols: &mut [u32], indices: &mut Vec<u32>, data: &mut Vec<f32>) {
+        cols.sort_unstable();
+        self.weigh(cols, indices, data);
     }
 
     /// Transform one text into `(indices, data)`, reusing the caller's buffers (`cols` is scratch space).

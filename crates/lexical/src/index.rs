@@ -85,6 +85,13 @@ pub struct Matcher<'a> {
 impl Matcher<'_> {
     /// The next token of the text: its normalised form and byte span, as the tokenizer gives them, in order.
     pub fn token(&mut self, tok: &str, start: usize, end: usize) {
+        let id = self.index.token_id(tok);
+        self.token_id(id, start, end);
+    }
+
+    /// [`Matcher::token`] for a token whose id ([`LabelIndex::token_id`]) the caller already knows: `None` for a
+    /// token no label has.
+    pub fn token_id(&mut self, id: Option<u32>, start: usize, end: usize) {
         if self.any && self.text.get(self.last_end..start).is_some_and(|gap| gap.chars().any(ends_sentence)) {
             self.index.match_sentence(&self.sentence, self.out.sentences, &mut self.out.matches, &mut self.scratch);
             self.sentence.clear();
@@ -93,7 +100,7 @@ impl Matcher<'_> {
         self.any = true;
         self.last_end = end;
         self.out.tokens += 1;
-        if let Some(&id) = self.index.dictionary.get(tok) {
+        if let Some(id) = id {
             self.sentence.push((id, start, end));
         }
     }
@@ -225,6 +232,12 @@ impl LabelIndex {
     /// The tokenizer labels and texts go through.
     pub fn tokenizer(&self) -> &Tokenizer {
         &self.tokenizer
+    }
+
+    /// The id of a token in the labels' dictionary (`None` when no label has it), for [`Matcher::token_id`].
+    #[inline]
+    pub fn token_id(&self, tok: &str) -> Option<u32> {
+        self.dictionary.get(tok).copied()
     }
 
     /// Distinct (concept, token set) pairs indexed.

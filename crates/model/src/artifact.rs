@@ -186,6 +186,7 @@ impl TaggerModel {
             concepts,
             ensemble: payload.ensemble,
             meta: header.meta,
+            memo: crate::words::MemoId::fresh(),
         })
     }
 

@@ -439,6 +439,8 @@ impl TaggerModel {
         self.classifier.forget_out_of_fold();
         self.meta.ensemble = Some(report);
         self.ensemble = Some(ensemble);
+        // The words' lexical ids change with the backend: memos made before it no longer apply.
+        self.memo = crate::words::MemoId::fresh();
     }
 
     fn fit_ensemble(
@@ -552,7 +554,8 @@ impl TaggerModel {
 
     /// Vectorize `text` into `idx`/`val` and, with an ensemble, find its lexical candidates from the same tokens
     /// when the lexical backend tokenizes as the vectorizer does (it is built so; checked, since a stored
-    /// model could say otherwise), else by tokenizing again.
+    /// model could say otherwise), else by tokenizing again. When the features are the tokens themselves, each
+    /// distinct word's token, column and lexical id come from the thread's memo (see [`crate::words`]).
     pub(crate) fn vectorize_and_match(
         &self,
         text: &str,
@@ -560,19 +563,54 @@ impl TaggerModel {
         idx: &mut Vec<u32>,
         val: &mut Vec<f32>,
     ) -> Option<DocCandidates> {
-        let Some(e) = &self.ensemble else {
-            self.vectorizer.transform_into(text, cols, idx, val);
-            return None;
-        };
-        let index = e.lexical.index();
-        if index.tokenizer().config() == self.vectorizer.tokenizer().config() {
+        let tokenizer = self.vectorizer.tokenizer();
+        let index = self
+            .ensemble
+            .as_ref()
+            .map(|e| e.lexical.index())
+            .filter(|index| index.tokenizer().config() == tokenizer.config());
+        if !self.vectorizer.features_are_tokens() {
+            let Some(e) = &self.ensemble else {
+                self.vectorizer.transform_into(text, cols, idx, val);
+                return None;
+            };
+            let Some(index) = index else {
+                self.vectorizer.transform_into(text, cols, idx, val);
+                return Some(e.lexical.candidates(text));
+            };
             let mut matcher = index.matcher(text);
             self.vectorizer.transform_into_observed(text, cols, idx, val, |t, s, end| matcher.token(t, s, end));
-            Some(e.lexical.candidates_of(matcher.finish()))
-        } else {
-            self.vectorizer.transform_into(text, cols, idx, val);
-            Some(e.lexical.candidates(text))
+            return Some(e.lexical.candidates_of(matcher.finish()));
         }
+        cols.clear();
+        let mut matcher = index.map(|index| index.matcher(text));
+        crate::words::with_memo(&self.memo, |memo| {
+            tokenizer.for_each_word(text, |word, start, end| {
+                let w = memo.get(word, |word| match tokenizer.filter(word) {
+                    None => crate::words::Word::DROPPED,
+                    Some(tok) => crate::words::Word {
+                        kept: true,
+                        column: self.vectorizer.column(&tok).unwrap_or(u32::MAX),
+                        lexical: index.and_then(|i| i.token_id(&tok)).unwrap_or(u32::MAX),
+                    },
+                });
+                if !w.kept {
+                    return;
+                }
+                if let Some(c) = w.column() {
+                    cols.push(c);
+                }
+                if let Some(m) = &mut matcher {
+                    m.token_id(w.lexical(), start, end);
+                }
+            });
+        });
+        self.vectorizer.weigh_columns(cols, idx, val);
+        let e = self.ensemble.as_ref()?;
+        Some(match matcher {
+            Some(m) => e.lexical.candidates_of(m.finish()),
+            None => e.lexical.candidates(text),
+        })
     }
 
     /// The ensemble, if the model has one.

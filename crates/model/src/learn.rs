@@ -121,6 +121,7 @@ impl TaggerModel {
                 concepts,
                 ensemble: self.ensemble.clone(),
                 meta,
+                memo: crate::words::MemoId::fresh(),
             },
             record,
         ))

@@ -28,6 +28,7 @@ mod pilot;
 pub mod shard;
 mod solver;
 mod tagger;
+mod words;
 
 pub use artifact::{FORMAT_VERSION, write_atomic};
 pub use calibrate::{Platt, f1_threshold, micro_f1_thresholds};

@@ -340,6 +340,8 @@ pub struct TaggerModel {
     pub(crate) ensemble: Option<Ensemble>,
     /// Training metadata.
     pub meta: TrainingMeta,
+    /// The identity of this model's per-thread word memos (see [`crate::words`]).
+    pub(crate) memo: crate::words::MemoId,
 }
 
 /// Profile a corpus: its script statistics and, for alphabetic text, its language (on up to 2,000 evenly
@@ -736,6 +738,7 @@ impl TaggerModel {
             concepts: None,
             ensemble: None,
             meta,
+            memo: crate::words::MemoId::fresh(),
         })))
     }
 

@@ -787,14 +787,28 @@ fn issue_11_the_ensemble_proposes_concepts_no_training_document_had_and_explains
         back.tag_batch(&[text.as_str(), &held[0].text], Decision::ModelRule)[1],
         back.tag(&held[0].text, Decision::ModelRule)
     );
-    // Tagging matches labels on the vectorizer's own tokens; explaining tokenizes again for the matcher: the
-    // same tags and scores either way.
-    for d in held.iter().take(20).chain(&fresh) {
-        for decision in [Decision::ModelRule, Decision::TopK { k: 5, min_score: None }] {
-            let tagged: Vec<(u32, f32)> = model.tag(&d.text, decision).iter().map(|t| (t.id, t.score)).collect();
-            let explained: Vec<(u32, f32)> =
-                model.explain(&d.text, decision, 3).iter().map(|t| (t.id, t.score)).collect();
-            assert_eq!(tagged, explained, "{}", d.id);
+    // Tagging matches labels on the vectorizer's own tokens, each distinct word looked up once in the thread's
+    // memo; explaining tokenizes again for the matcher, without the memo: the same tags and scores either way,
+    // with the memo cold (a clone starts its own) or warm, for words the filters drop or fold too.
+    let odd = format!(
+        "{} — {}, 12.5 ja 1999! {}'s {}… ?? {} {}",
+        word(1050).to_uppercase(),
+        word(1051),
+        word(5),
+        word(1050),
+        word(9999),
+        word(1051)
+    );
+    let odd = Document { id: "odd".into(), labels: None, text: odd };
+    let cloned = model.clone();
+    for m in [&cloned, &model, &cloned] {
+        for d in held.iter().take(20).chain(&fresh).chain([&odd]) {
+            for decision in [Decision::ModelRule, Decision::TopK { k: 5, min_score: None }] {
+                let tagged: Vec<(u32, f32)> = m.tag(&d.text, decision).iter().map(|t| (t.id, t.score)).collect();
+                let explained: Vec<(u32, f32)> =
+                    model.explain(&d.text, decision, 3).iter().map(|t| (t.id, t.score)).collect();
+                assert_eq!(tagged, explained, "{}", d.id);
+            }
         }
     }
 }

@@ -119,16 +119,30 @@ impl Tokenizer {
     /// Call `f(token_text, start, end)` for every token of `input`, without allocating per token.
     /// `start..end` is the token's byte span in `input`.
     pub fn for_each_token(&self, input: &str, mut f: impl FnMut(&str, usize, usize)) {
-        let norm = normalize::normalize(input, &self.config.normalize);
-        let text = norm.text.as_str();
-        let filters = &self.filters;
-        segment::segment(text, self.config.segmenter, &mut |s, e| {
-            let mut tok = std::borrow::Cow::Borrowed(&text[s..e]);
-            if filters.iter().all(|flt| flt.apply(&mut tok)) {
-                let (os, oe) = norm.original_span(s, e);
-                f(&tok, os, oe);
+        self.for_each_word(input, |word, start, end| {
+            if let Some(tok) = self.filter(word) {
+                f(&tok, start, end);
             }
         });
+    }
+
+    /// Call `f(word, start, end)` for every word of `input` as normalisation and segmentation leave it, before
+    /// the filters: [`Tokenizer::filter`] of the word is the token [`Tokenizer::for_each_token`] gives (or none).
+    /// For a caller that remembers what became of each distinct word, since a text's words repeat.
+    pub fn for_each_word(&self, input: &str, mut f: impl FnMut(&str, usize, usize)) {
+        let norm = normalize::normalize(input, &self.config.normalize);
+        let text = norm.text.as_str();
+        segment::segment(text, self.config.segmenter, &mut |s, e| {
+            let (os, oe) = norm.original_span(s, e);
+            f(&text[s..e], os, oe);
+        });
+    }
+
+    /// The token the filters make of `word` (one of [`Tokenizer::for_each_word`]'s words), or `None` when a
+    /// filter drops it. The result depends on the word alone.
+    pub fn filter<'a>(&'a self, word: &'a str) -> Option<std::borrow::Cow<'a, str>> {
+        let mut tok = std::borrow::Cow::Borrowed(word);
+        self.filters.iter().all(|flt| flt.apply(&mut tok)).then_some(tok)
     }
 
     /// All tokens of `input`, in order.
