@@ -6,7 +6,7 @@
 //! label's rarest token instead of an Aho-Corasick automaton over label strings: an automaton finds contiguous
 //! strings, and neither word order nor inflection is contiguous.
 
-use rustc_hash::{FxHashMap, FxHashSet};
+use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 use tagger_tokenize::{Tokenizer, TokenizerConfig};
 use tagger_vocab::{ConceptId, LabelKind, Vocabulary};
@@ -40,8 +40,10 @@ pub struct LabelIndex {
     labels: Vec<IndexedLabel>,
     dictionary: FxHashMap<String, u32>,
     pub(crate) terms: Vec<Term>,
-    /// Terms by their rarest token (fewest labels use it), so each sentence token looks at few terms.
-    by_key: FxHashMap<u32, Vec<u32>>,
+    /// Terms by their rarest token (fewest labels use it), so each sentence token looks at few terms: the terms
+    /// keyed by token `k` are `key_terms[key_start[k]..key_start[k + 1]]`.
+    key_start: Vec<u32>,
+    key_terms: Vec<u32>,
 }
 
 /// One concept matched in one sentence.
@@ -118,7 +120,8 @@ impl Matcher<'_> {
 /// Buffers reused from sentence to sentence.
 #[derive(Debug, Default)]
 struct Scratch {
-    present: FxHashSet<u32>,
+    /// The sentence's distinct token ids, sorted.
+    present: Vec<u32>,
     best: FxHashMap<ConceptId, u32>,
 }
 
@@ -216,12 +219,22 @@ impl LabelIndex {
                 token_use[k as usize] += 1;
             }
         }
-        let mut by_key: FxHashMap<u32, Vec<u32>> = FxHashMap::default();
-        for (i, t) in terms.iter().enumerate() {
-            let key = t.tokens.iter().copied().min_by_key(|&k| (token_use[k as usize], k)).unwrap_or(0);
-            by_key.entry(key).or_default().push(i as u32);
+        // (key, term) in key order, terms increasing within a key.
+        let mut keyed: Vec<(u32, u32)> = terms
+            .iter()
+            .enumerate()
+            .map(|(i, t)| (t.tokens.iter().copied().min_by_key(|&k| (token_use[k as usize], k)).unwrap_or(0), i as u32))
+            .collect();
+        keyed.sort_unstable();
+        let mut key_start = vec![0u32; dictionary.len() + 1];
+        for &(k, _) in &keyed {
+            key_start[k as usize + 1] += 1;
         }
-        Ok(LabelIndex { tokenizer, labels, dictionary, terms, by_key })
+        for k in 1..key_start.len() {
+            key_start[k] += key_start[k - 1];
+        }
+        let key_terms = keyed.into_iter().map(|(_, t)| t).collect();
+        Ok(LabelIndex { tokenizer, labels, dictionary, terms, key_start, key_terms })
     }
 
     /// The labels the index was built from.
@@ -290,13 +303,18 @@ impl LabelIndex {
         let Scratch { present, best } = scratch;
         present.clear();
         present.extend(sentence.iter().map(|t| t.0));
+        present.sort_unstable();
+        present.dedup();
         // Best term per concept in this sentence.
         best.clear();
         for &id in present.iter() {
-            let Some(candidates) = self.by_key.get(&id) else { continue };
-            for &ti in candidates {
+            let (Some(&from), Some(&to)) = (self.key_start.get(id as usize), self.key_start.get(id as usize + 1))
+            else {
+                continue;
+            };
+            for &ti in &self.key_terms[from as usize..to as usize] {
                 let term = &self.terms[ti as usize];
-                if !term.tokens.iter().all(|k| present.contains(k)) {
+                if !term.tokens.iter().all(|k| present.binary_search(k).is_ok()) {
                     continue;
                 }
                 // Longest label first, then preferred, then the lower term number (deterministic).
