@@ -45,6 +45,7 @@ pub use shard::{LabelShard, MergedShards, TrainStep, Trained, assign_blocks};
 pub use solver::Loss;
 pub use tagger::{
     BatchSink, CJK_MIN_DF_CANDIDATES, CorpusProfile, FeatureArm, InMemory, MinDfTrial, ResolvedConfig, Stage, Stemming,
-    TRAIN_BATCH, Tag, TagExplanation, TaggerModel, TermEvidence, TrainConfig, TrainingMeta, TrainingSource, profile,
+    TRAIN_BATCH, Tag, TagExplanation, TaggerModel, TermEvidence, TrainConfig, TrainingMeta, TrainingSource,
+    VOCABULARY_FOLD_TOL_SCALE, profile,
 };
 pub use tagger_lexical::{LexicalParams, LexicalReport};

@@ -541,6 +541,8 @@ impl ValidOvrParams {
                         ys[d as usize] |= 1 << b;
                     }
                 }
+                // The fold fits may stop earlier than the fit on every document (`fold_tol_scale`).
+                let fold_tol_scale = f64::from(self.fold_tol_scale.unwrap_or(1.0));
                 let solve_on = |x: &CsrMatrix,
                                 sq_norms: &[f64],
                                 rows: &[u32],
@@ -564,7 +566,7 @@ impl ValidOvrParams {
                     };
                     let settings = SolverSettings {
                         loss: self.loss,
-                        tol: f64::from(self.tol),
+                        tol: f64::from(self.tol) * if fold > 0 { fold_tol_scale } else { 1.0 },
                         max_iter: self.max_iter,
                         seed: mix(self.seed, block[0], fold),
                         keep_alpha,

@@ -110,15 +110,21 @@ pub struct CorpusProfile {
     pub language: Option<String>,
 }
 
+/// `fold_tol_scale` of a model trained with a vocabulary, unless the configuration sets one (see
+/// [`ValidOvrParams::fold_tol_scale`]).
+pub const VOCABULARY_FOLD_TOL_SCALE: f32 = 3.0;
+
 impl TrainConfig {
     /// The configuration for a corpus whose subjects come from a vocabulary: the same, with the linear model
-    /// served as the average of its fold models when the ensemble may use it ([`EnsembleConfig::average_folds`]).
+    /// served as the average of its fold models when the ensemble may use it ([`EnsembleConfig::average_folds`]),
+    /// and fold fits that stop at [`VOCABULARY_FOLD_TOL_SCALE`] times the tolerance unless set.
     #[must_use]
     pub fn for_vocabulary(&self) -> TrainConfig {
         let mut config = self.clone();
         if config.ensemble.lexical != Some(false) && config.ensemble.average_folds {
             config.classifier.average_folds = true;
         }
+        config.classifier.fold_tol_scale.get_or_insert(VOCABULARY_FOLD_TOL_SCALE);
         config
     }
 

@@ -272,6 +272,52 @@ fn sampled_negatives_stay_close_to_the_exact_fit() {
     assert!(s.p_at_1 > e.p_at_1 - 0.05, "sampled P@1 {} vs exact {}", s.p_at_1, e.p_at_1);
 }
 
+/// The calibration folds' looser stop (`fold_tol_scale`) changes the held-out scores, and so the calibration,
+/// but not the fit on every document; when the folds' average is served (`average_folds`), it changes that.
+#[test]
+fn the_folds_tolerance_moves_the_calibration_not_the_served_weights() {
+    let docs: Vec<Document> = Synth::new(SynthConfig {
+        docs: 500,
+        labels: 30,
+        labels_per_doc: 2.0,
+        tokens_per_doc: 60,
+        vocabulary: 2000,
+        signature_words: 12,
+        signal: 0.3,
+        seed: 17,
+        ..SynthConfig::default()
+    })
+    .collect();
+    let texts: Vec<&str> = docs.iter().map(|d| d.text.as_str()).collect();
+    let scores = |m: &TaggerModel| -> Vec<Vec<(u32, f32)>> {
+        let top = m.tag_batch(&texts, Decision::TopK { k: 5, min_score: None });
+        top.into_iter().map(|t| t.into_iter().map(|t| (t.id, t.score)).collect()).collect()
+    };
+    let weights = |m: &TaggerModel| -> Vec<f32> {
+        let c = m.classifier();
+        (0..c.n_features() as u32).flat_map(|f| (0..m.labels().len() as u32).map(move |l| c.weight(f, l))).collect()
+    };
+    let with = |scale: f32, average: bool| {
+        let mut config = TrainConfig::default();
+        config.classifier.cv_folds = 3;
+        config.classifier.fold_tol_scale = Some(scale);
+        config.classifier.average_folds = average;
+        train(&docs, &config)
+    };
+    let (exact, loose) = (with(1.0, false), with(20.0, false));
+    assert_eq!(weights(&exact), weights(&loose), "the served fit changed");
+    assert!(weights(&exact).iter().any(|&w| w != 0.0));
+    assert_ne!(scores(&exact), scores(&loose), "the folds' stop changed no calibration");
+    let (exact, loose) = (with(1.0, true), with(20.0, true));
+    assert_ne!(weights(&exact), weights(&loose), "the served average of the folds did not change");
+    // A vocabulary model's folds stop at 3 × tol unless the configuration says otherwise.
+    let mut config = TrainConfig::default();
+    assert_eq!(config.classifier.fold_tol_scale, None);
+    assert_eq!(config.for_vocabulary().classifier.fold_tol_scale, Some(tagger_model::VOCABULARY_FOLD_TOL_SCALE));
+    config.classifier.fold_tol_scale = Some(1.0);
+    assert_eq!(config.for_vocabulary().classifier.fold_tol_scale, Some(1.0));
+}
+
 #[test]
 fn cross_validation_tags_each_fold_with_a_model_that_never_saw_it() {
     let folds = tagger_model::assign_folds(103, 4, 9);
@@ -340,6 +386,7 @@ fn parameters_are_checked() {
         (ValidOvrParams::new().fbr(2.0), "fbr"),
         (ValidOvrParams::new().positive_weight(0.0), "positive_weight"),
         (ValidOvrParams::new().holdout(10, 0), "holdout_docs"),
+        (ValidOvrParams::new().fold_tol_scale(0.5), "fold_tol_scale"),
     ];
     for (p, needle) in cases {
         let err = p.check().unwrap_err().to_string();
