@@ -76,8 +76,9 @@ impl ScriptStats {
 
 /// The concrete segmenter [`Segmenter::Auto`] picks for this text.
 pub fn detect(text: &str) -> Segmenter {
-    if text.is_ascii() {
-        // No Han character can be present: skip the statistics pass (the common English case).
+    // Every Han character is at or above U+3007, whose UTF-8 form starts with a byte ≥ 0xE3 (as every character
+    // from U+3000 does): text without such a byte has none, so skip the statistics pass (English, Finnish, …).
+    if !text.bytes().any(|b| b >= 0xE3) {
         return Segmenter::Words;
     }
     ScriptStats::of(text).segmenter()
@@ -309,5 +310,14 @@ mod tests {
         assert_eq!(detect("安全 理事会 和 各 区域 组织"), Segmenter::Whitespace);
         assert_eq!(detect("原告林某某诉称我与被告经人介绍建立恋爱关系"), Segmenter::Jieba);
         assert_eq!(detect(""), Segmenter::Words);
+        // Latin letters beyond ASCII take the quick path to the same answer as the statistics.
+        for text in ["Mäntän musiikkijuhlat ÄÖÅ", "Кириллица", "ß ﬁ ＡＢＣ", "\u{2FFF} x"] {
+            assert_eq!(detect(text), Segmenter::Words, "{text}");
+            assert_eq!(ScriptStats::of(text).segmenter(), Segmenter::Words, "{text}");
+        }
+        // The lowest Han character (U+3007) and the blocks above are seen.
+        assert_eq!(detect("〇〇〇〇〇〇〇"), ScriptStats::of("〇〇〇〇〇〇〇").segmenter());
+        assert_ne!(detect("〇〇〇〇〇〇〇"), Segmenter::Words);
+        assert_eq!(detect("𠀀𠀁𠀂𠀃𠀄𠀅"), Segmenter::Jieba);
     }
 }
