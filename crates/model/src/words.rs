@@ -30,12 +30,6 @@ impl MemoId {
     }
 }
 
-impl Default for MemoId {
-    fn default() -> Self {
-        Self::fresh()
-    }
-}
-
 impl Clone for MemoId {
     fn clone(&self) -> Self {
         Self::fresh()
