@@ -9,6 +9,7 @@
 //! last few models it tagged with, keyed by that id.
 
 use rustc_hash::FxHashMap;
+use std::hash::BuildHasher;
 use std::cell::RefCell;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -60,23 +61,126 @@ impl Word {
     }
 }
 
-/// One model's remembered words.
+/// Bytes of a word kept inside its slot; longer words (about 1% of running Finnish words) go to a map.
+const INLINE: usize = 20;
+
+/// One slot of the memo's table: a word of at most [`INLINE`] bytes and what it becomes, 32 bytes, so that a
+/// lookup reads one slot (no pointer to follow to the key).
+#[derive(Debug, Clone, Copy)]
+struct Slot {
+    key: [u8; INLINE],
+    /// The word's length; 0 for an empty slot (no word is empty: empty words take the map).
+    len: u8,
+    kept: bool,
+    column: u32,
+    lexical: u32,
+}
+
+impl Slot {
+    const EMPTY: Slot = Slot { key: [0; INLINE], len: 0, kept: false, column: 0, lexical: 0 };
+
+    fn word(&self) -> Word {
+        Word { kept: self.kept, column: self.column, lexical: self.lexical }
+    }
+
+    fn holds(&self, word: &[u8]) -> bool {
+        usize::from(self.len) == word.len() && self.key[..word.len()] == *word
+    }
+}
+
+/// One model's remembered words: an open-addressing table (linear probing, at most half full) of slots with the
+/// words inline, and a map for the long ones.
 #[derive(Debug, Default)]
-pub(crate) struct WordMemo(FxHashMap<Box<str>, Word>);
+pub(crate) struct WordMemo {
+    slots: Vec<Slot>,
+    /// Words in `slots`.
+    inline: usize,
+    long: FxHashMap<Box<str>, Word>,
+}
+
+/// The table's first size, in slots.
+const FIRST_SLOTS: usize = 1 << 12;
+
+fn home(word: &[u8], mask: usize) -> usize {
+    let h = rustc_hash::FxBuildHasher.hash_one(word);
+    // Fibonacci hashing: the product's high bits depend on every bit of the hash.
+    (h.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 32) as usize & mask
+}
 
 impl WordMemo {
     /// The outcome of `word`, computed by `make` the first time.
     #[inline]
     pub fn get(&mut self, word: &str, make: impl FnOnce(&str) -> Word) -> Word {
-        if let Some(&w) = self.0.get(word) {
+        let bytes = word.as_bytes();
+        if bytes.is_empty() || bytes.len() > INLINE {
+            return self.get_long(word, make);
+        }
+        if self.slots.is_empty() {
+            self.slots = vec![Slot::EMPTY; FIRST_SLOTS];
+        }
+        let mask = self.slots.len() - 1;
+        let mut i = home(bytes, mask);
+        loop {
+            let slot = &self.slots[i];
+            if slot.len == 0 {
+                break;
+            }
+            if slot.holds(bytes) {
+                return slot.word();
+            }
+            i = (i + 1) & mask;
+        }
+        let w = make(word);
+        if self.len() >= MAX_WORDS {
+            self.clear();
+            i = home(bytes, mask);
+        }
+        let mut key = [0u8; INLINE];
+        key[..bytes.len()].copy_from_slice(bytes);
+        // `bytes.len() <= INLINE < 256`.
+        self.slots[i] = Slot { key, len: bytes.len() as u8, kept: w.kept, column: w.column, lexical: w.lexical };
+        self.inline += 1;
+        if self.inline * 2 > self.slots.len() {
+            self.grow();
+        }
+        w
+    }
+
+    fn get_long(&mut self, word: &str, make: impl FnOnce(&str) -> Word) -> Word {
+        if let Some(&w) = self.long.get(word) {
             return w;
         }
         let w = make(word);
-        if self.0.len() >= MAX_WORDS {
-            self.0.clear();
+        if self.len() >= MAX_WORDS {
+            self.clear();
         }
-        self.0.insert(Box::from(word), w);
+        self.long.insert(Box::from(word), w);
         w
+    }
+
+    /// Words remembered.
+    pub fn len(&self) -> usize {
+        self.inline + self.long.len()
+    }
+
+    fn clear(&mut self) {
+        self.slots.fill(Slot::EMPTY);
+        self.inline = 0;
+        self.long.clear();
+    }
+
+    /// Double the table, placing every word again.
+    fn grow(&mut self) {
+        let size = self.slots.len() * 2;
+        let old = std::mem::replace(&mut self.slots, vec![Slot::EMPTY; size]);
+        let mask = self.slots.len() - 1;
+        for slot in old.into_iter().filter(|s| s.len > 0) {
+            let mut i = home(&slot.key[..usize::from(slot.len)], mask);
+            while self.slots[i].len != 0 {
+                i = (i + 1) & mask;
+            }
+            self.slots[i] = slot;
+        }
     }
 }
 
@@ -130,6 +234,43 @@ mod tests {
         let cloned = with_memo(&a.clone(), |m| m.get("sana", |_| Word::DROPPED));
         assert_eq!(cloned, Word::DROPPED);
         assert_eq!(with_memo(&a, |m| m.get("sana", |_| Word::DROPPED)), word);
+    }
+
+    #[test]
+    fn the_table_grows_keeps_long_words_apart_and_empties_at_its_bound() {
+        let word_of = |i: usize| -> String {
+            // Short words, words at the inline bound and past it (multi-byte characters too).
+            match i % 4 {
+                0 => format!("w{i}"),
+                1 => format!("{i:0>width$}", width = INLINE),
+                2 => format!("pitkä-sana-joka-ei-mahdu-{i}"),
+                _ => format!("ä{i}"),
+            }
+        };
+        let outcome = |i: usize| Word { kept: i % 3 != 0, column: i as u32, lexical: (i / 2) as u32 };
+        let mut memo = WordMemo::default();
+        let n = 5 * FIRST_SLOTS;
+        for i in 0..n {
+            assert_eq!(memo.get(&word_of(i), |_| outcome(i)), outcome(i));
+        }
+        assert_eq!(memo.len(), n);
+        assert!(memo.slots.len() >= 2 * memo.inline, "at most half full");
+        // Every word is remembered after the table grew: `make` is not called again.
+        for i in 0..n {
+            assert_eq!(memo.get(&word_of(i), |_| panic!("{i} forgotten")), outcome(i));
+        }
+        // A word that is a prefix of another, and the empty word, are words of their own.
+        assert_eq!(memo.get("w1", |_| Word::DROPPED), Word::DROPPED);
+        assert_eq!(memo.get("", |_| Word::DROPPED), Word::DROPPED);
+        // At the bound the memo starts again: the next new word is the only one.
+        let mut memo = WordMemo::default();
+        for i in 0..MAX_WORDS {
+            memo.get(&word_of(i), |_| outcome(i));
+        }
+        assert_eq!(memo.len(), MAX_WORDS);
+        assert_eq!(memo.get("uusi", |_| Word::DROPPED), Word::DROPPED);
+        assert_eq!(memo.len(), 1);
+        assert_eq!(memo.get(&word_of(0), |_| Word::DROPPED), Word::DROPPED);
     }
 
     #[test]
