@@ -143,10 +143,13 @@ impl PartialEq for OutOfFoldSlot {
     }
 }
 
-/// Rows of the weight matrix with weights for at least an eighth of the labels (the frequent words, which almost
-/// every document has and which carry weights for many labels), copied into dense label vectors: adding such a
-/// row to the scores is a contiguous, vectorised multiply-add instead of a scatter through label ids (on
-/// `kirjastonhoitaja`, 3,931 labels, the 908 such rows hold a third of the weights). Built on first use, densest
+/// What scoring reads, derived from the weights. Rows of the weight matrix with weights for at least a quarter
+/// of the labels (the frequent words, which almost every document has and which carry weights for many labels)
+/// are copied into dense label vectors: adding such a row to the scores is a contiguous, vectorised multiply-add
+/// instead of a scatter through label ids. The other rows are read with their label ids narrowed to `u16` when
+/// the labels fit, 6 bytes per weight instead of 8 (scoring at thesaurus scale is bound by reading weights). The
+/// quarter was measured on `kirjastonhoitaja` (3,931 labels), against an eighth: 351 dense rows become 75, and the
+/// batch scoring of its training documents took ~20% less time with the narrow ids. Built on first use, densest
 /// rows first, within a budget of the sparse weights' own size, so scoring never needs more than twice the
 /// model's weight memory. The additions happen in the same order with the same values (absent labels add 0),
 /// so scores are bit for bit the sparse path's.
@@ -157,6 +160,10 @@ struct ScoringCache(std::sync::OnceLock<Scoring>);
 struct Scoring {
     /// For each feature, its row in `values`, or `u32::MAX` when the row stays sparse.
     slot: Vec<u32>,
+    /// Every weight's label id as `u16`, in the weight matrix's order, when the labels fit (else empty).
+    narrow: Vec<u16>,
+    /// For each feature, where its row starts in `narrow` (with a final end), when `narrow` is not empty.
+    starts: Vec<usize>,
     /// `rows × n_labels` weights, row-major.
     values: Vec<f32>,
     /// For each label, a raw score below which its probability is certainly under its threshold (see
@@ -179,34 +186,79 @@ fn raw_floor(platt: &Platt, threshold: f32) -> f32 {
     if floor.is_finite() { floor as f32 } else { f32::NEG_INFINITY }
 }
 
+impl Scoring {
+    /// Add `v ×` the weights of feature `j` to one document's scores `out` (`n_labels` long).
+    #[inline]
+    fn add_row(&self, weights: &CsrMatrix, j: usize, v: f32, out: &mut [f32]) {
+        let n = out.len();
+        let slot = self.slot[j];
+        if slot != u32::MAX {
+            let w = &self.values[slot as usize * n..(slot as usize + 1) * n];
+            for (o, &wl) in out.iter_mut().zip(w) {
+                *o += wl * v;
+            }
+        } else if self.narrow.is_empty() {
+            let w = weights.row(j);
+            for (&l, &wl) in w.indices.iter().zip(w.data) {
+                out[l as usize] += wl * v;
+            }
+        } else {
+            let labels = &self.narrow[self.starts[j]..self.starts[j + 1]];
+            for (&l, &wl) in labels.iter().zip(weights.row(j).data) {
+                out[usize::from(l)] += wl * v;
+            }
+        }
+    }
+}
+
 impl ScoringCache {
     fn get(&self, weights: &CsrMatrix, n_labels: usize, calibration: &[Platt], thresholds: &[f32]) -> &Scoring {
         self.0.get_or_init(|| {
-            let mut candidates: Vec<(usize, usize)> = weights
-                .rows()
-                .enumerate()
-                .filter(|(_, r)| n_labels >= 16 && r.indices.len() * 8 >= n_labels)
-                .map(|(j, r)| (r.indices.len(), j))
-                .collect();
-            candidates.sort_unstable_by(|a, b| b.cmp(a));
-            // Budget: as many dense floats as the sparse matrix has (index + value) bytes.
-            let budget = weights.nnz() * 2;
-            let keep = (budget / n_labels.max(1)).min(candidates.len());
-            let mut chosen: Vec<usize> = candidates[..keep].iter().map(|&(_, j)| j).collect();
-            chosen.sort_unstable();
-            let mut slot = vec![u32::MAX; weights.n_rows()];
-            let mut values = vec![0.0f32; chosen.len() * n_labels];
-            for (k, &j) in chosen.iter().enumerate() {
-                slot[j] = k as u32;
-                let row = weights.row(j);
-                let dense = &mut values[k * n_labels..(k + 1) * n_labels];
-                for (&l, &w) in row.indices.iter().zip(row.data) {
-                    dense[l as usize] = w;
-                }
-            }
+            let narrow = n_labels <= usize::from(u16::MAX) + 1;
             let raw_floor = calibration.iter().zip(thresholds).map(|(p, &t)| raw_floor(p, t)).collect();
-            Scoring { slot, values, raw_floor }
+            Scoring::build(weights, n_labels, narrow, raw_floor)
         })
+    }
+}
+
+impl Scoring {
+    /// The dense rows and (with `narrow`, which needs every label id to fit in `u16`) the narrow label ids of
+    /// `weights`.
+    fn build(weights: &CsrMatrix, n_labels: usize, narrow: bool, raw_floor: Vec<f32>) -> Scoring {
+        let mut candidates: Vec<(usize, usize)> = weights
+            .rows()
+            .enumerate()
+            .filter(|(_, r)| n_labels >= 16 && r.indices.len() * 4 >= n_labels)
+            .map(|(j, r)| (r.indices.len(), j))
+            .collect();
+        candidates.sort_unstable_by(|a, b| b.cmp(a));
+        // Budget: as many dense floats as the sparse matrix has (index + value) bytes.
+        let budget = weights.nnz() * 2;
+        let keep = (budget / n_labels.max(1)).min(candidates.len());
+        let mut chosen: Vec<usize> = candidates[..keep].iter().map(|&(_, j)| j).collect();
+        chosen.sort_unstable();
+        let mut slot = vec![u32::MAX; weights.n_rows()];
+        let mut values = vec![0.0f32; chosen.len() * n_labels];
+        for (k, &j) in chosen.iter().enumerate() {
+            slot[j] = k as u32;
+            let row = weights.row(j);
+            let dense = &mut values[k * n_labels..(k + 1) * n_labels];
+            for (&l, &w) in row.indices.iter().zip(row.data) {
+                dense[l as usize] = w;
+            }
+        }
+        let (mut ids, mut starts) = (Vec::new(), Vec::new());
+        if narrow {
+            ids.reserve_exact(weights.nnz());
+            starts.reserve_exact(weights.n_rows() + 1);
+            for r in weights.rows() {
+                starts.push(ids.len());
+                // Label ids are below `n_labels` (checked on load), which fits `u16` when `narrow` is asked.
+                ids.extend(r.indices.iter().map(|&l| l as u16));
+            }
+            starts.push(ids.len());
+        }
+        Scoring { slot, narrow: ids, starts, values, raw_floor }
     }
 }
 
@@ -1143,23 +1195,10 @@ impl OvrModel {
     /// Raw decision values `wᵀx + b` of one row into `out` (length `n_labels`).
     pub fn decision_values(&self, row: SparseRow<'_>, out: &mut [f32]) {
         out.copy_from_slice(&self.label_bias);
-        let dense = self.cache.get(&self.weights, self.n_labels, &self.calibration, &self.thresholds);
-        let n = self.n_labels;
+        let scoring = self.cache.get(&self.weights, self.n_labels, &self.calibration, &self.thresholds);
         for (&j, &v) in row.indices.iter().zip(row.data) {
-            if (j as usize) >= self.n_features {
-                continue;
-            }
-            let slot = dense.slot[j as usize];
-            if slot != u32::MAX {
-                let w = &dense.values[slot as usize * n..(slot as usize + 1) * n];
-                for (o, &wl) in out.iter_mut().zip(w) {
-                    *o += wl * v;
-                }
-            } else {
-                let w = self.weights.row(j as usize);
-                for (&l, &wl) in w.indices.iter().zip(w.data) {
-                    out[l as usize] += wl * v;
-                }
+            if (j as usize) < self.n_features {
+                scoring.add_row(&self.weights, j as usize, v, out);
             }
         }
     }
@@ -1260,27 +1299,9 @@ impl OvrModel {
             }
         }
         entries.sort_unstable_by_key(|&(j, d, _)| (j, d));
-        let dense = self.cache.get(&self.weights, self.n_labels, &self.calibration, &self.thresholds);
-        for group in entries.chunk_by(|a, b| a.0 == b.0) {
-            let j = group[0].0 as usize;
-            let slot = dense.slot[j];
-            if slot != u32::MAX {
-                let w = &dense.values[slot as usize * n..(slot as usize + 1) * n];
-                for &(_, d, v) in group {
-                    let o = &mut out[d as usize * n..(d as usize + 1) * n];
-                    for (o, &wl) in o.iter_mut().zip(w) {
-                        *o += wl * v;
-                    }
-                }
-            } else {
-                let w = self.weights.row(j);
-                for &(_, d, v) in group {
-                    let o = &mut out[d as usize * n..(d as usize + 1) * n];
-                    for (&l, &wl) in w.indices.iter().zip(w.data) {
-                        o[l as usize] += wl * v;
-                    }
-                }
-            }
+        let scoring = self.cache.get(&self.weights, self.n_labels, &self.calibration, &self.thresholds);
+        for &(j, d, v) in &entries {
+            scoring.add_row(&self.weights, j as usize, v, &mut out[d as usize * n..(d as usize + 1) * n]);
         }
     }
 
@@ -1434,6 +1455,55 @@ impl PredictInplace<SparseRecords, Array2<f32>> for OvrModel {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Dense rows, narrow label ids and plain sparse rows each add exactly what the weight matrix holds, in
+    /// feature order: the scores equal a reference computed from the matrix entry by entry, bit for bit.
+    #[test]
+    fn scoring_adds_each_row_as_the_weight_matrix_holds_it() {
+        let n_labels = 40;
+        let mut weights = CsrMatrix::new(n_labels);
+        let mut state = 7u64;
+        let mut next = || {
+            state = state.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+            (state >> 33) as u32
+        };
+        // Row j holds every label with probability (j % 10 + 1) / 10: dense rows and sparse ones.
+        for j in 0..60u32 {
+            let (mut idx, mut val) = (Vec::new(), Vec::new());
+            for l in 0..n_labels as u32 {
+                if next() % 10 <= j % 10 {
+                    idx.push(l);
+                    val.push((next() % 2001) as f32 / 1000.0 - 1.0);
+                }
+            }
+            weights.push_row(&idx, &val);
+        }
+        let docs: Vec<(Vec<u32>, Vec<f32>)> = (0..20)
+            .map(|d| {
+                let idx: Vec<u32> = (0..60).filter(|j| (j * 7 + d) % 5 == 0).collect();
+                let val = idx.iter().map(|&j| 0.1 + (j % 13) as f32 / 7.0).collect();
+                (idx, val)
+            })
+            .collect();
+        for narrow in [true, false] {
+            let scoring = Scoring::build(&weights, n_labels, narrow, Vec::new());
+            let dense = scoring.slot.iter().filter(|&&s| s != u32::MAX).count();
+            assert!(dense > 0 && dense < 60, "{dense} dense rows");
+            assert_eq!(scoring.narrow.len(), if narrow { weights.nnz() } else { 0 });
+            for (idx, val) in &docs {
+                let mut got = vec![0.5f32; n_labels];
+                let mut want = got.clone();
+                for (&j, &v) in idx.iter().zip(val) {
+                    scoring.add_row(&weights, j as usize, v, &mut got);
+                    let row = weights.row(j as usize);
+                    for (l, w) in want.iter_mut().enumerate() {
+                        *w += row.indices.binary_search(&(l as u32)).map_or(0.0, |k| row.data[k]) * v;
+                    }
+                }
+                assert_eq!(got, want, "narrow {narrow}");
+            }
+        }
+    }
 
     /// The sample keeps every row positive in some lane, draws exactly `max` negatives (distinct, from the
     /// rows given), weights them to the negatives' total, and is fixed by its seed.

@@ -9,8 +9,8 @@
 //! last few models it tagged with, keyed by that id.
 
 use rustc_hash::FxHashMap;
-use std::hash::BuildHasher;
 use std::cell::RefCell;
+use std::hash::BuildHasher;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Words remembered per model and thread before the memo is emptied (a bound on memory, not a cache policy:
@@ -247,7 +247,7 @@ mod tests {
                 _ => format!("ä{i}"),
             }
         };
-        let outcome = |i: usize| Word { kept: i % 3 != 0, column: i as u32, lexical: (i / 2) as u32 };
+        let outcome = |i: usize| Word { kept: !i.is_multiple_of(3), column: i as u32, lexical: (i / 2) as u32 };
         let mut memo = WordMemo::default();
         let n = 5 * FIRST_SLOTS;
         for i in 0..n {
