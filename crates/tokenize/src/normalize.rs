@@ -94,13 +94,28 @@ pub(crate) fn normalize(input: &str, cfg: &NormalizeConfig) -> Normalized {
     };
     let mut text = String::with_capacity(input.len());
     let mut same_lengths = true;
-    for c in input.chars() {
+    let mut rest = input;
+    while !rest.is_empty() {
+        // A run of ASCII is copied at once (and lower-cased in place): each of its characters stays one byte.
+        let ascii = rest.bytes().position(|b| !b.is_ascii()).unwrap_or(rest.len());
+        if ascii > 0 {
+            let before = text.len();
+            text.push_str(&rest[..ascii]);
+            if cfg.lowercase
+                && let Some(run) = text.get_mut(before..)
+            {
+                run.make_ascii_lowercase();
+            }
+            rest = &rest[ascii..];
+            continue;
+        }
+        let Some(c) = rest.chars().next() else { break };
+        rest = &rest[c.len_utf8()..];
         let before = text.len();
         push_normalized(c, cfg, &mut text);
         // Byte `i` maps to byte `i` only if every character became exactly one character of the same length
         // (a 3-byte character that became two characters would put token boundaries inside the source one).
-        same_lengths &=
-            text.len() - before == c.len_utf8() && (c.is_ascii() || text[before..].chars().nth(1).is_none());
+        same_lengths &= text.len() - before == c.len_utf8() && text[before..].chars().nth(1).is_none();
     }
     if same_lengths {
         return Normalized { text, map: None };
@@ -151,6 +166,41 @@ mod tests {
             "e\u{0301}\u{0323} x",
         ] {
             assert_eq!(normalize(input, &NormalizeConfig::default()).text, reference(input), "{input:?}");
+        }
+    }
+
+    /// Normalisation character by character, as first written: the reference for the ASCII runs' quick copy.
+    fn reference(input: &str, cfg: &NormalizeConfig) -> (String, Option<Vec<(u32, u32)>>) {
+        let cfg = if cfg.nfkc && is_nfkc_quick(input.chars()) == IsNormalized::Yes {
+            NormalizeConfig { nfkc: false, ..cfg.clone() }
+        } else {
+            cfg.clone()
+        };
+        let mut text = String::new();
+        let mut same_lengths = true;
+        let mut map = Vec::new();
+        for (pos, c) in input.char_indices() {
+            let before = text.len();
+            push_normalized(c, &cfg, &mut text);
+            same_lengths &=
+                text.len() - before == c.len_utf8() && (c.is_ascii() || text[before..].chars().nth(1).is_none());
+            map.extend(std::iter::repeat_n((pos as u32, (pos + c.len_utf8()) as u32), text.len() - before));
+        }
+        (text, (!same_lengths).then_some(map))
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn ascii_runs_normalise_as_each_character_would(
+            input in "[a-zA-Z0-9 .,\t\nÄäÖöÅßéŉİΣＡ１ﬁ\u{301}原告〇]{0,40}",
+            nfkc in proptest::bool::ANY,
+            lowercase in proptest::bool::ANY,
+        ) {
+            let cfg = NormalizeConfig { nfkc, lowercase };
+            let n = normalize(&input, &cfg);
+            let (text, map) = reference(&input, &cfg);
+            proptest::prop_assert_eq!(&n.text, &text);
+            proptest::prop_assert_eq!(n.map, map);
         }
     }
 

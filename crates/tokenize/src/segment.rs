@@ -111,6 +111,17 @@ enum Class {
 
 #[inline]
 fn class(c: char) -> Class {
+    if c.is_ascii() {
+        // `char::is_whitespace` on ASCII: tab, line feed, vertical tab, form feed, carriage return, space.
+        let b = c as u8;
+        return if b.is_ascii_alphanumeric() {
+            Class::Alnum
+        } else if b.is_ascii_whitespace() || b == 0x0B {
+            Class::Space
+        } else {
+            Class::Other
+        };
+    }
     if c.is_whitespace() {
         Class::Space
     } else if is_han(c) {
@@ -199,7 +210,67 @@ fn words_general_for_test(text: &str, emit: &mut impl FnMut(usize, usize)) {
     words_general(text, false, emit);
 }
 
+/// The character starting at byte `i` of `text` (a character boundary), if any.
+#[inline]
+fn char_at(text: &str, i: usize) -> Option<char> {
+    match text.as_bytes().get(i) {
+        Some(&b) if b < 0x80 => Some(char::from(b)),
+        _ => text.get(i..).and_then(|rest| rest.chars().next()),
+    }
+}
+
 fn words_general(text: &str, use_jieba: bool, emit: &mut impl FnMut(usize, usize)) {
+    let mut k = 0;
+    while let Some(c) = char_at(text, k) {
+        let start = k;
+        k += c.len_utf8();
+        match class(c) {
+            Class::Space => {}
+            Class::Other => emit(start, k),
+            Class::Han => {
+                while let Some(cj) = char_at(text, k).filter(|&cj| class(cj) == Class::Han) {
+                    k += cj.len_utf8();
+                }
+                if use_jieba {
+                    let run = &text[start..k];
+                    for w in jieba().cut(run, true) {
+                        if w.byte_end > w.byte_start {
+                            emit(start + w.byte_start, start + w.byte_end);
+                        }
+                    }
+                } else {
+                    emit(start, k);
+                }
+            }
+            Class::Alnum => {
+                // `prev` is the run's last character; a joiner (see [`joins`]) between two alphanumerics
+                // continues it.
+                let mut prev = c;
+                while let Some(cj) = char_at(text, k) {
+                    if class(cj) == Class::Alnum {
+                        prev = cj;
+                        k += cj.len_utf8();
+                        continue;
+                    }
+                    let after = k + cj.len_utf8();
+                    match char_at(text, after) {
+                        Some(next) if class(next) == Class::Alnum && joins(prev, cj, next) => {
+                            prev = next;
+                            k = after + next.len_utf8();
+                        }
+                        _ => break,
+                    }
+                }
+                emit(start, k);
+            }
+        }
+    }
+}
+
+/// The segmentation of [`words_general`] as first written (a vector of the text's characters, walked by
+/// index): the reference its rewrite is tested against.
+#[cfg(test)]
+fn words_general_reference(text: &str, use_jieba: bool, emit: &mut impl FnMut(usize, usize)) {
     let chars: Vec<(usize, char)> = text.char_indices().collect();
     let end_of = |k: usize| chars.get(k).map_or(text.len(), |&(p, _)| p);
     let mut k = 0;
@@ -295,6 +366,18 @@ mod tests {
     }
 
     proptest::proptest! {
+        /// Letters, digits, joiners, spaces, punctuation, accented and combining characters, Han, other scripts.
+        #[test]
+        fn words_match_the_reference_segmentation(
+            text in "[a-zA-Z09 .,'’\t\n\u{b}äöÅßé\u{301}\u{3000}原告诉称〇𠀀Кк٣½—!?-]{0,40}",
+            use_jieba in proptest::bool::ANY,
+        ) {
+            let (mut got, mut want) = (Vec::new(), Vec::new());
+            words_general(&text, use_jieba, &mut |s, e| got.push((s, e)));
+            words_general_reference(&text, use_jieba, &mut |s, e| want.push((s, e)));
+            proptest::prop_assert_eq!(got, want);
+        }
+
         #[test]
         fn ascii_fast_path_matches_for_any_ascii(text in "[ -~\t\n\r\x0b\x0c]{0,60}") {
             let (mut fast, mut slow) = (Vec::new(), Vec::new());
