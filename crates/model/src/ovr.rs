@@ -169,6 +169,10 @@ struct Scoring {
     /// For each label, a raw score below which its probability is certainly under its threshold (see
     /// [`raw_floor`]).
     raw_floor: Vec<f32>,
+    /// For each label, the calibration's slope and offset, or 0 and +∞ for an untrained label: `-(a·s + b)` is
+    /// the logit its probability increases with, −∞ when the label is never scored.
+    logit_a: Vec<f32>,
+    logit_b: Vec<f32>,
 }
 
 /// A raw score below which `platt.prob(s) < threshold` for certain: the score where the probability crosses the
@@ -212,11 +216,24 @@ impl Scoring {
 }
 
 impl ScoringCache {
-    fn get(&self, weights: &CsrMatrix, n_labels: usize, calibration: &[Platt], thresholds: &[f32]) -> &Scoring {
+    fn get(
+        &self,
+        weights: &CsrMatrix,
+        n_labels: usize,
+        calibration: &[Platt],
+        thresholds: &[f32],
+        trained: &[bool],
+    ) -> &Scoring {
         self.0.get_or_init(|| {
             let narrow = n_labels <= usize::from(u16::MAX) + 1;
             let raw_floor = calibration.iter().zip(thresholds).map(|(p, &t)| raw_floor(p, t)).collect();
-            Scoring::build(weights, n_labels, narrow, raw_floor)
+            let mut scoring = Scoring::build(weights, n_labels, narrow, raw_floor);
+            (scoring.logit_a, scoring.logit_b) = calibration
+                .iter()
+                .zip(trained)
+                .map(|(p, &trained)| if trained { (p.a, p.b) } else { (0.0, f32::INFINITY) })
+                .unzip();
+            scoring
         })
     }
 }
@@ -258,7 +275,7 @@ impl Scoring {
             }
             starts.push(ids.len());
         }
-        Scoring { slot, narrow: ids, starts, values, raw_floor }
+        Scoring { slot, narrow: ids, starts, values, raw_floor, logit_a: Vec::new(), logit_b: Vec::new() }
     }
 }
 
@@ -1192,10 +1209,15 @@ impl OvrModel {
         r.indices.binary_search(&label).map_or(0.0, |k| r.data[k])
     }
 
+    /// What scoring reads, built on first use.
+    fn scoring(&self) -> &Scoring {
+        self.cache.get(&self.weights, self.n_labels, &self.calibration, &self.thresholds, &self.trained)
+    }
+
     /// Raw decision values `wᵀx + b` of one row into `out` (length `n_labels`).
     pub fn decision_values(&self, row: SparseRow<'_>, out: &mut [f32]) {
         out.copy_from_slice(&self.label_bias);
-        let scoring = self.cache.get(&self.weights, self.n_labels, &self.calibration, &self.thresholds);
+        let scoring = self.scoring();
         for (&j, &v) in row.indices.iter().zip(row.data) {
             if (j as usize) < self.n_features {
                 scoring.add_row(&self.weights, j as usize, v, out);
@@ -1250,7 +1272,7 @@ impl OvrModel {
             self.calibrate_into(raw, probs);
             return self.decide(probs, decision);
         }
-        let floors = &self.cache.get(&self.weights, self.n_labels, &self.calibration, &self.thresholds).raw_floor;
+        let floors = &self.scoring().raw_floor;
         let mut any = false;
         for (l, (p, &s)) in probs.iter_mut().zip(raw).enumerate() {
             // Below its floor a label's probability is under its threshold: it cannot be chosen, so 0 stands in.
@@ -1299,7 +1321,7 @@ impl OvrModel {
             }
         }
         entries.sort_unstable_by_key(|&(j, d, _)| (j, d));
-        let scoring = self.cache.get(&self.weights, self.n_labels, &self.calibration, &self.thresholds);
+        let scoring = self.scoring();
         for &(j, d, v) in &entries {
             scoring.add_row(&self.weights, j as usize, v, &mut out[d as usize * n..(d as usize + 1) * n]);
         }
@@ -1309,18 +1331,26 @@ impl OvrModel {
     /// from raw decision values. The calibration's sigmoid is one increasing function of `-(a·s + b)` for every
     /// label, so the labels are ranked on that and only the `k` best pay for an `exp`.
     pub fn best_probabilities(&self, raw: &[f32], k: usize) -> Vec<(u32, f32)> {
-        let logit = |l: usize| -(self.calibration[l].a * raw[l] + self.calibration[l].b);
         let by = |a: &(f32, u32), b: &(f32, u32)| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1));
-        let labels = (0..raw.len().min(self.n_labels)).filter(|&l| self.trained[l]);
+        let scoring = self.scoring();
+        let n = raw.len().min(self.n_labels);
+        // Every logit at once (a loop the compiler vectorises); untrained labels get −∞ and are skipped, as a
+        // probability of 0 would be.
+        let logits: Vec<f32> = raw[..n]
+            .iter()
+            .zip(&scoring.logit_a[..n])
+            .zip(&scoring.logit_b[..n])
+            .map(|((&s, &a), &b)| -(a * s + b))
+            .collect();
+        let labels = logits.iter().enumerate().filter(|&(_, &x)| x != f32::NEG_INFINITY);
         let mut order: Vec<(f32, u32)> = if k == 0 {
-            labels.map(|l| (logit(l), l as u32)).collect()
+            labels.map(|(l, &x)| (x, l as u32)).collect()
         } else {
             // Bounded selection: keep at most 2k entries, cut back to the k best whenever full. Labels arrive
             // by increasing id, so one whose logit does not beat the k-th kept one ranks after all k of them.
             let mut kept: Vec<(f32, u32)> = Vec::with_capacity(2 * k);
             let mut floor = f32::NEG_INFINITY;
-            for l in labels {
-                let x = logit(l);
+            for (l, &x) in labels {
                 if kept.len() >= k && x <= floor {
                     continue;
                 }
