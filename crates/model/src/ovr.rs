@@ -1342,23 +1342,31 @@ impl OvrModel {
             .zip(&scoring.logit_b[..n])
             .map(|((&s, &a), &b)| -(a * s + b))
             .collect();
-        let labels = logits.iter().enumerate().filter(|&(_, &x)| x != f32::NEG_INFINITY);
         let mut order: Vec<(f32, u32)> = if k == 0 {
-            labels.map(|(l, &x)| (x, l as u32)).collect()
+            logits.iter().enumerate().filter(|&(_, &x)| x != f32::NEG_INFINITY).map(|(l, &x)| (x, l as u32)).collect()
         } else {
             // Bounded selection: keep at most 2k entries, cut back to the k best whenever full. Labels arrive
             // by increasing id, so one whose logit does not beat the k-th kept one ranks after all k of them.
+            // Once k are kept, a block of labels none of which beats the floor is passed over at once.
+            const BLOCK: usize = 16;
             let mut kept: Vec<(f32, u32)> = Vec::with_capacity(2 * k);
             let mut floor = f32::NEG_INFINITY;
-            for (l, &x) in labels {
-                if kept.len() >= k && x <= floor {
+            for (b, block) in logits.chunks(BLOCK).enumerate() {
+                // (NaN is not at or below the floor: it is kept, as below.)
+                let any_above = block.iter().fold(false, |any, &x| any | (x > floor) | x.is_nan());
+                if kept.len() >= k && !any_above {
                     continue;
                 }
-                kept.push((x, l as u32));
-                if kept.len() == 2 * k {
-                    kept.select_nth_unstable_by(k - 1, by);
-                    kept.truncate(k);
-                    floor = kept[k - 1].0;
+                for (i, &x) in block.iter().enumerate() {
+                    if x == f32::NEG_INFINITY || (kept.len() >= k && x <= floor) {
+                        continue;
+                    }
+                    kept.push((x, (b * BLOCK + i) as u32));
+                    if kept.len() == 2 * k {
+                        kept.select_nth_unstable_by(k - 1, by);
+                        kept.truncate(k);
+                        floor = kept[k - 1].0;
+                    }
                 }
             }
             kept
