@@ -586,7 +586,7 @@ impl TaggerModel {
         let mut matcher = index.map(|index| index.matcher(text));
         crate::words::with_memo(&self.memo, |memo| {
             tokenizer.for_each_word(text, |word, start, end| {
-                let w = memo.get(word, |word| match tokenizer.filter(word) {
+                let w = memo.get(word, |word| match tokenizer.filter_uncached(word) {
                     None => crate::words::Word::DROPPED,
                     Some(tok) => crate::words::Word {
                         kept: true,

@@ -215,8 +215,15 @@ thread_local! {
 }
 
 impl Snowball {
-    /// Replace `tok` by its stem (through the thread's cache).
-    fn stem(&self, tok: &mut Cow<'_, str>) {
+    /// Replace `tok` by its stem, through the thread's cache when `cached`.
+    fn stem(&self, tok: &mut Cow<'_, str>, cached: bool) {
+        if !cached {
+            let stemmed = self.stemmer.stem(tok);
+            if let Some(stem) = (stemmed != *tok).then(|| stemmed.into_owned()) {
+                *tok = Cow::Owned(stem);
+            }
+            return;
+        }
         let replacement = STEMS.with(|cache| {
             let mut cache = cache.borrow_mut();
             let words = cache.entry(self.algorithm as u8).or_default();
@@ -266,9 +273,10 @@ impl Prepared {
         }
     }
 
-    /// Apply to `tok` (which may be replaced by a rewritten token); `false` drops the token.
+    /// Apply to `tok` (which may be replaced by a rewritten token); `false` drops the token. A stemmer goes
+    /// through the thread's stem cache when `cached`.
     #[inline]
-    pub fn apply<'a>(&'a self, tok: &mut Cow<'a, str>) -> bool {
+    pub fn apply<'a>(&'a self, tok: &mut Cow<'a, str>, cached: bool) -> bool {
         match self {
             Prepared::DropPunctuation => tok.chars().any(char::is_alphanumeric),
             Prepared::FoldNumbers(class) => {
@@ -279,7 +287,7 @@ impl Prepared {
             }
             Prepared::Stem(s) => {
                 if tok.chars().any(|c| c.is_alphabetic() && !crate::is_han(c)) {
-                    s.stem(tok);
+                    s.stem(tok, cached);
                 }
                 // A stemmer can strip a word to nothing (Arabic drops diacritics and tatweel, and a token of
                 // only those is alphabetic); an empty token is no word, so it goes.

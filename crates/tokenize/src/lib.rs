@@ -141,8 +141,18 @@ impl Tokenizer {
     /// The token the filters make of `word` (one of [`Tokenizer::for_each_word`]'s words), or `None` when a
     /// filter drops it. The result depends on the word alone.
     pub fn filter<'a>(&'a self, word: &'a str) -> Option<std::borrow::Cow<'a, str>> {
+        self.filter_with(word, true)
+    }
+
+    /// [`Tokenizer::filter`] without the thread's stem cache, for a caller that remembers each word's outcome
+    /// itself (the cache would only hold a second copy of what the caller keeps).
+    pub fn filter_uncached<'a>(&'a self, word: &'a str) -> Option<std::borrow::Cow<'a, str>> {
+        self.filter_with(word, false)
+    }
+
+    fn filter_with<'a>(&'a self, word: &'a str, cached: bool) -> Option<std::borrow::Cow<'a, str>> {
         let mut tok = std::borrow::Cow::Borrowed(word);
-        self.filters.iter().all(|flt| flt.apply(&mut tok)).then_some(tok)
+        self.filters.iter().all(|flt| flt.apply(&mut tok, cached)).then_some(tok)
     }
 
     /// All tokens of `input`, in order.

@@ -175,7 +175,19 @@ proptest! {
 fn stemmed(language: &str, text: &str) -> Vec<String> {
     let mut cfg = TokenizerConfig::default();
     cfg.filters.insert(2, Filter::Stem { language: language.to_owned() });
-    Tokenizer::new(cfg).unwrap().tokenize(text).into_iter().map(|t| t.text).collect()
+    let tok = Tokenizer::new(cfg).unwrap();
+    let tokens: Vec<String> = tok.tokenize(text).into_iter().map(|t| t.text).collect();
+    // Word by word, with and without the thread's stem cache (cold, then warm): the same tokens.
+    let mut words = Vec::new();
+    tok.for_each_word(text, |w, _, _| words.push(w.to_owned()));
+    for _ in 0..2 {
+        let uncached: Vec<String> =
+            words.iter().filter_map(|w| tok.filter_uncached(w).map(|t| t.into_owned())).collect();
+        let cached: Vec<String> = words.iter().filter_map(|w| tok.filter(w).map(|t| t.into_owned())).collect();
+        assert_eq!(uncached, tokens, "{language}: {text} (uncached)");
+        assert_eq!(cached, tokens, "{language}: {text} (cached)");
+    }
+    tokens
 }
 
 #[test]
