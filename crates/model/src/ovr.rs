@@ -227,21 +227,26 @@ impl ScoringCache {
         self.0.get_or_init(|| {
             let narrow = n_labels <= usize::from(u16::MAX) + 1;
             let raw_floor = calibration.iter().zip(thresholds).map(|(p, &t)| raw_floor(p, t)).collect();
-            let mut scoring = Scoring::build(weights, n_labels, narrow, raw_floor);
-            (scoring.logit_a, scoring.logit_b) = calibration
+            let logits = calibration
                 .iter()
                 .zip(trained)
                 .map(|(p, &trained)| if trained { (p.a, p.b) } else { (0.0, f32::INFINITY) })
                 .unzip();
-            scoring
+            Scoring::build(weights, n_labels, narrow, raw_floor, logits)
         })
     }
 }
 
 impl Scoring {
     /// The dense rows and (with `narrow`, which needs every label id to fit in `u16`) the narrow label ids of
-    /// `weights`.
-    fn build(weights: &CsrMatrix, n_labels: usize, narrow: bool, raw_floor: Vec<f32>) -> Scoring {
+    /// `weights`, with the per-label raw floors and logit slopes/offsets computed by the caller.
+    fn build(
+        weights: &CsrMatrix,
+        n_labels: usize,
+        narrow: bool,
+        raw_floor: Vec<f32>,
+        (logit_a, logit_b): (Vec<f32>, Vec<f32>),
+    ) -> Scoring {
         let mut candidates: Vec<(usize, usize)> = weights
             .rows()
             .enumerate()
@@ -275,7 +280,7 @@ impl Scoring {
             }
             starts.push(ids.len());
         }
-        Scoring { slot, narrow: ids, starts, values, raw_floor, logit_a: Vec::new(), logit_b: Vec::new() }
+        Scoring { slot, narrow: ids, starts, values, raw_floor, logit_a, logit_b }
     }
 }
 
@@ -1524,7 +1529,7 @@ mod tests {
             })
             .collect();
         for narrow in [true, false] {
-            let scoring = Scoring::build(&weights, n_labels, narrow, Vec::new());
+            let scoring = Scoring::build(&weights, n_labels, narrow, Vec::new(), (Vec::new(), Vec::new()));
             let dense = scoring.slot.iter().filter(|&&s| s != u32::MAX).count();
             assert!(dense > 0 && dense < 60, "{dense} dense rows");
             assert_eq!(scoring.narrow.len(), if narrow { weights.nnz() } else { 0 });

@@ -219,6 +219,19 @@ fn char_at(text: &str, i: usize) -> Option<char> {
     }
 }
 
+/// Emit the run of Han characters `text[start..end]`: whole, or cut into words by jieba.
+fn emit_han_run(text: &str, start: usize, end: usize, use_jieba: bool, emit: &mut impl FnMut(usize, usize)) {
+    if use_jieba {
+        for w in jieba().cut(&text[start..end], true) {
+            if w.byte_end > w.byte_start {
+                emit(start + w.byte_start, start + w.byte_end);
+            }
+        }
+    } else {
+        emit(start, end);
+    }
+}
+
 fn words_general(text: &str, use_jieba: bool, emit: &mut impl FnMut(usize, usize)) {
     let mut k = 0;
     while let Some(c) = char_at(text, k) {
@@ -231,16 +244,7 @@ fn words_general(text: &str, use_jieba: bool, emit: &mut impl FnMut(usize, usize
                 while let Some(cj) = char_at(text, k).filter(|&cj| class(cj) == Class::Han) {
                     k += cj.len_utf8();
                 }
-                if use_jieba {
-                    let run = &text[start..k];
-                    for w in jieba().cut(run, true) {
-                        if w.byte_end > w.byte_start {
-                            emit(start + w.byte_start, start + w.byte_end);
-                        }
-                    }
-                } else {
-                    emit(start, k);
-                }
+                emit_han_run(text, start, k, use_jieba, emit);
             }
             Class::Alnum => {
                 // `prev` is the run's last character; a joiner (see [`joins`]) between two alphanumerics
@@ -287,17 +291,7 @@ fn words_general_reference(text: &str, use_jieba: bool, emit: &mut impl FnMut(us
                 while j < chars.len() && class(chars[j].1) == Class::Han {
                     j += 1;
                 }
-                let end = end_of(j);
-                if use_jieba {
-                    let run = &text[start..end];
-                    for w in jieba().cut(run, true) {
-                        if w.byte_end > w.byte_start {
-                            emit(start + w.byte_start, start + w.byte_end);
-                        }
-                    }
-                } else {
-                    emit(start, end);
-                }
+                emit_han_run(text, start, end_of(j), use_jieba, emit);
                 k = j;
             }
             Class::Alnum => {
