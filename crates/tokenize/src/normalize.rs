@@ -54,9 +54,61 @@ fn is_identity_fast(c: char) -> bool {
     matches!(c as u32, 0x4E00..=0x9FFF | 0x3400..=0x4DBF | 0xAC00..=0xD7A3)
 }
 
+/// The letters of Latin-1 (U+00C0–U+00FF: `ä`, `ö`, `é`, …, with `×` and `÷`): NFKC-stable, of combining class 0,
+/// and lower-cased by one offset (tested against the Unicode tables for every one), so the Finnish, Swedish,
+/// German or French text of a European library does not consult the tables for them.
+#[inline]
+fn is_latin1_upper_half(c: char) -> bool {
+    matches!(c as u32, 0xC0..=0xFF)
+}
+
+/// `c.to_lowercase()` for [`is_latin1_upper_half`] characters: U+00C0–U+00DE but `×` are capitals 0x20 below their
+/// small letter.
+#[inline]
+fn latin1_lowercase(c: char) -> char {
+    match c as u32 {
+        x @ (0xC0..=0xD6 | 0xD8..=0xDE) => char::from_u32(x + 0x20).unwrap_or(c),
+        _ => c,
+    }
+}
+
+/// [`is_nfkc_quick`] of `input`, asked only of the runs of characters that are neither ASCII nor Latin-1 letters:
+/// those are NFKC-stable starters (combining class 0), which end any reordering a run could need, so the answer
+/// is the same as for the whole text (tested) without a table lookup per accented letter.
+fn nfkc_quick(input: &str) -> IsNormalized {
+    let bytes = input.as_bytes();
+    // Bytes below 0x80 are ASCII characters and 0xC3 leads U+00C0–U+00FF: both start a character, never continue one.
+    let fast = |b: u8| b < 0x80 || b == 0xC3;
+    let mut result = IsNormalized::Yes;
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] < 0x80 {
+            i += 1;
+        } else if bytes[i] == 0xC3 {
+            i += 2;
+        } else {
+            let start = i;
+            i += 1;
+            while i < bytes.len() && !fast(bytes[i]) {
+                i += 1;
+            }
+            match input.get(start..i).map(|run| is_nfkc_quick(run.chars())) {
+                Some(IsNormalized::Yes) => {}
+                Some(IsNormalized::Maybe) => result = IsNormalized::Maybe,
+                Some(IsNormalized::No) | None => return IsNormalized::No,
+            }
+        }
+    }
+    result
+}
+
 fn push_normalized(c: char, cfg: &NormalizeConfig, out: &mut String) {
     if c.is_ascii() {
         out.push(if cfg.lowercase { c.to_ascii_lowercase() } else { c });
+        return;
+    }
+    if is_latin1_upper_half(c) {
+        out.push(if cfg.lowercase { latin1_lowercase(c) } else { c });
         return;
     }
     if is_identity_fast(c) {
@@ -86,7 +138,7 @@ pub(crate) fn normalize(input: &str, cfg: &NormalizeConfig) -> Normalized {
     // Most text is already in NFKC: then NFKC changes no character (each has NFKC_QC = Yes, so each alone is
     // normalised too) and only lower-casing remains, without building a decomposition per character.
     let lower_only;
-    let cfg = if cfg.nfkc && is_nfkc_quick(input.chars()) == IsNormalized::Yes {
+    let cfg = if cfg.nfkc && nfkc_quick(input) == IsNormalized::Yes {
         lower_only = NormalizeConfig { nfkc: false, ..cfg.clone() };
         &lower_only
     } else {
@@ -169,6 +221,24 @@ mod tests {
         }
     }
 
+    /// Every Latin-1 letter is what the fast paths take it for: NFKC-stable, combining class 0, lower-cased as
+    /// `char::to_lowercase` does (one character); and the quick check asked of the other runs answers as the
+    /// library does for the whole text.
+    #[test]
+    fn latin1_letters_take_the_fast_paths_exactly() {
+        use unicode_normalization::char::canonical_combining_class;
+        for c in (0xC0..=0xFFu32).filter_map(char::from_u32) {
+            assert!(is_latin1_upper_half(c));
+            assert_eq!(std::iter::once(c).nfkc().collect::<String>(), c.to_string(), "{c:?}");
+            assert_eq!(canonical_combining_class(c), 0, "{c:?}");
+            assert_eq!(is_nfkc_quick(std::iter::once(c)), IsNormalized::Yes, "{c:?}");
+            assert_eq!(c.to_lowercase().collect::<String>(), latin1_lowercase(c).to_string(), "{c:?}");
+        }
+        for c in (0x80..0xC0u32).chain(0x100..0x180).filter_map(char::from_u32) {
+            assert!(!is_latin1_upper_half(c), "{c:?}");
+        }
+    }
+
     /// Normalisation character by character, as first written: the reference for the ASCII runs' quick copy.
     fn reference(input: &str, cfg: &NormalizeConfig) -> (String, Option<Vec<(u32, u32)>>) {
         let cfg = if cfg.nfkc && is_nfkc_quick(input.chars()) == IsNormalized::Yes {
@@ -190,6 +260,15 @@ mod tests {
     }
 
     proptest::proptest! {
+        /// The quick check asked of the runs between ASCII and Latin-1 letters answers as the library does for
+        /// the whole text, combining marks in any order around them included.
+        #[test]
+        fn the_quick_check_skips_latin1_letters_without_changing_its_answer(
+            input in "[aäÄéÿ×ÀÞßª²µ \u{301}\u{308}\u{323}\u{316}ＡﬁΣ々\u{ac00}\u{1100}\u{1161}]{0,24}",
+        ) {
+            proptest::prop_assert_eq!(nfkc_quick(&input), is_nfkc_quick(input.chars()));
+        }
+
         #[test]
         fn ascii_runs_normalise_as_each_character_would(
             input in "[a-zA-Z0-9 .,\t\nÄäÖöÅßéŉİΣＡ１ﬁ\u{301}原告〇]{0,40}",

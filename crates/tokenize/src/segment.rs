@@ -122,6 +122,10 @@ fn class(c: char) -> Class {
             Class::Other
         };
     }
+    if matches!(c as u32, 0xC0..=0xFF) {
+        // Latin-1 letters (`ä`, `ö`, `é`, …) without a Unicode table: alphanumeric but `×` and `÷` (tested).
+        return if c == '×' || c == '÷' { Class::Other } else { Class::Alnum };
+    }
     if c.is_whitespace() {
         Class::Space
     } else if is_han(c) {
@@ -319,6 +323,23 @@ fn words_general_reference(text: &str, use_jieba: bool, emit: &mut impl FnMut(us
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The Latin-1 fast path classes every character of U+0080–U+017F as the Unicode properties do.
+    #[test]
+    fn class_of_latin1_matches_the_unicode_properties() {
+        for c in (0x80..0x180u32).filter_map(char::from_u32) {
+            let general = if c.is_whitespace() {
+                Class::Space
+            } else if is_han(c) {
+                Class::Han
+            } else if c.is_alphanumeric() {
+                Class::Alnum
+            } else {
+                Class::Other
+            };
+            assert!(class(c) == general, "{c:?}");
+        }
+    }
 
     fn check(text: &str, seg: Segmenter, expect: &[&str]) {
         let mut got = Vec::new();
