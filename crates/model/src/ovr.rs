@@ -261,7 +261,18 @@ impl Scoring {
             }
         } else {
             let labels = &self.narrow[self.starts[j]..self.starts[j + 1]];
-            for (&l, &wl) in labels.iter().zip(weights.row(j).data) {
+            // Four weights a step: a row's labels are distinct, so the order of their additions is free (each
+            // label still receives this row's contribution once, in the document's feature order).
+            let data = weights.row(j).data;
+            let (labels4, data4) = (labels.chunks_exact(4), data.chunks_exact(4));
+            let (rest_labels, rest_data) = (labels4.remainder(), data4.remainder());
+            for (l, w) in labels4.zip(data4) {
+                out[usize::from(l[0])] += w[0] * v;
+                out[usize::from(l[1])] += w[1] * v;
+                out[usize::from(l[2])] += w[2] * v;
+                out[usize::from(l[3])] += w[3] * v;
+            }
+            for (&l, &wl) in rest_labels.iter().zip(rest_data) {
                 out[usize::from(l)] += wl * v;
             }
         }
