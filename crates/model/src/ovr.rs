@@ -261,8 +261,7 @@ impl Scoring {
             }
         } else {
             let labels = &self.narrow[self.starts[j]..self.starts[j + 1]];
-            // Four weights a step: a row's labels are distinct, so the order of their additions is free (each
-            // label still receives this row's contribution once, in the document's feature order).
+            // Four weights a step (fewer loop instructions), in the same order as one at a time.
             let data = weights.row(j).data;
             let (labels4, data4) = (labels.chunks_exact(4), data.chunks_exact(4));
             let (rest_labels, rest_data) = (labels4.remainder(), data4.remainder());
