@@ -217,13 +217,14 @@ fn top_logits(logits: &[f32], k: usize) -> Vec<(f32, u32)> {
         // Blocks with nothing at or above the floor (and no NaN) are passed over at once.
         let mut kept: Vec<(f32, u32)> = Vec::with_capacity(4 * k);
         let mut reaching = 0usize;
-        for (b, block) in logits.chunks(16).enumerate() {
+        const BLOCK: usize = 16;
+        for (b, block) in logits.chunks(BLOCK).enumerate() {
             if !block.iter().fold(false, |any, &x| any | (x >= floor) | x.is_nan()) {
                 continue;
             }
             for (i, &x) in block.iter().enumerate() {
                 if x.is_nan() || (chosen(x) && x >= floor) {
-                    kept.push((x, (b * 16 + i) as u32));
+                    kept.push((x, (b * BLOCK + i) as u32));
                     // A NaN below every number (negative, under `total_cmp`) does not rank above the floor.
                     reaching += usize::from(!(x.is_nan() && x.is_sign_negative()));
                 }

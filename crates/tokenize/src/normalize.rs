@@ -58,7 +58,7 @@ fn is_identity_fast(c: char) -> bool {
 /// and lower-cased by one offset (tested against the Unicode tables for every one), so the Finnish, Swedish,
 /// German or French text of a European library does not consult the tables for them.
 #[inline]
-fn is_latin1_upper_half(c: char) -> bool {
+pub(crate) fn is_latin1_upper_half(c: char) -> bool {
     matches!(c as u32, 0xC0..=0xFF)
 }
 

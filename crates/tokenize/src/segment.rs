@@ -122,10 +122,15 @@ fn class(c: char) -> Class {
             Class::Other
         };
     }
-    if matches!(c as u32, 0xC0..=0xFF) {
+    if crate::normalize::is_latin1_upper_half(c) {
         // Latin-1 letters (`ä`, `ö`, `é`, …) without a Unicode table: alphanumeric but `×` and `÷` (tested).
         return if c == '×' || c == '÷' { Class::Other } else { Class::Alnum };
     }
+    class_general(c)
+}
+
+/// [`class`] from the Unicode properties, for characters its fast paths do not cover.
+fn class_general(c: char) -> Class {
     if c.is_whitespace() {
         Class::Space
     } else if is_han(c) {
@@ -328,16 +333,7 @@ mod tests {
     #[test]
     fn class_of_latin1_matches_the_unicode_properties() {
         for c in (0x80..0x180u32).filter_map(char::from_u32) {
-            let general = if c.is_whitespace() {
-                Class::Space
-            } else if is_han(c) {
-                Class::Han
-            } else if c.is_alphanumeric() {
-                Class::Alnum
-            } else {
-                Class::Other
-            };
-            assert!(class(c) == general, "{c:?}");
+            assert!(class(c) == class_general(c), "{c:?}");
         }
     }
 
