@@ -215,11 +215,24 @@ thread_local! {
 }
 
 impl Snowball {
+    /// The stem of `word`, `None` when it is the word itself. Finnish takes this crate's own stemmer (the same
+    /// stems, about three times faster), other languages `rust_stemmers`.
+    fn stem_of(&self, word: &str) -> Option<String> {
+        if self.algorithm == Algorithm::Finnish {
+            match crate::finnish::stem(word) {
+                crate::finnish::Stem::Same => return None,
+                crate::finnish::Stem::Changed(stem) => return Some(stem),
+                crate::finnish::Stem::TooLong => {}
+            }
+        }
+        let stemmed = self.stemmer.stem(word);
+        (stemmed != word).then(|| stemmed.into_owned())
+    }
+
     /// Replace `tok` by its stem, through the thread's cache when `cached`.
     fn stem(&self, tok: &mut Cow<'_, str>, cached: bool) {
         if !cached {
-            let stemmed = self.stemmer.stem(tok);
-            if let Some(stem) = (stemmed != *tok).then(|| stemmed.into_owned()) {
+            if let Some(stem) = self.stem_of(tok) {
                 *tok = Cow::Owned(stem);
             }
             return;
@@ -230,8 +243,7 @@ impl Snowball {
             if let Some(hit) = words.get(tok.as_ref()) {
                 return hit.clone();
             }
-            let stemmed = self.stemmer.stem(tok);
-            let value = (stemmed != *tok).then(|| Box::<str>::from(stemmed.as_ref()));
+            let value = self.stem_of(tok).map(Box::<str>::from);
             if words.len() >= STEM_CACHE_WORDS {
                 words.clear();
             }

@@ -22,6 +22,7 @@
 
 mod error;
 mod filter;
+mod finnish;
 mod language;
 mod normalize;
 mod segment;
