@@ -1389,7 +1389,10 @@ impl OvrModel {
                 }
             }
         }
-        entries.sort_unstable_by_key(|&(j, d, _)| (j, d));
+        // Each row's features are increasing and the rows went in in order, so a stable sort on the feature
+        // alone gives (feature, document) order, and it finds the rows' runs and merges them (callgrind: 10k
+        // fewer instructions a document than sorting on both fields, unstably).
+        entries.sort_by_key(|&(j, _, _)| j);
         let scoring = self.scoring();
         for &(j, d, v) in &entries {
             scoring.add_row(&self.weights, j as usize, v, &mut out[d as usize * n..(d as usize + 1) * n]);
