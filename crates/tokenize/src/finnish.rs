@@ -338,7 +338,8 @@ pub(crate) enum Stem {
     Same,
     /// The stem.
     Changed(String),
-    /// Longer than this version takes ([`MAX`] bytes): the caller stems it the general way.
+    /// Not stemmed here: longer than [`MAX`] bytes (or, which the rules cannot produce, not UTF-8 once cut);
+    /// the caller stems it the general way.
     TooLong,
 }
 
