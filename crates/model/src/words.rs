@@ -10,7 +10,6 @@
 
 use rustc_hash::FxHashMap;
 use std::cell::RefCell;
-use std::hash::BuildHasher;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Words remembered per model and thread before the memo is emptied (a bound on memory, not a cache policy:
@@ -83,9 +82,19 @@ impl Slot {
         Word { kept: self.kept, column: self.column, lexical: self.lexical }
     }
 
-    fn holds(&self, word: &[u8]) -> bool {
-        usize::from(self.len) == word.len() && self.key[..word.len()] == *word
+    /// Whether the slot holds the word whose padded key and length are given (a fixed-size comparison, no
+    /// call: a padded key with its length is the word).
+    fn holds(&self, key: &[u8; INLINE], len: u8) -> bool {
+        self.len == len && self.key == *key
     }
+}
+
+/// A word of 1 to [`INLINE`] bytes as its slot stores it: zero-padded, with its length.
+fn padded(word: &[u8]) -> ([u8; INLINE], u8) {
+    let mut key = [0u8; INLINE];
+    key[..word.len()].copy_from_slice(word);
+    // Callers keep `word.len() <= INLINE < 256`.
+    (key, word.len() as u8)
 }
 
 /// One model's remembered words: an open-addressing table (linear probing, at most half full) of slots with the
@@ -101,9 +110,15 @@ pub(crate) struct WordMemo {
 /// The table's first size, in slots.
 const FIRST_SLOTS: usize = 1 << 12;
 
-fn home(word: &[u8], mask: usize) -> usize {
-    let h = rustc_hash::FxBuildHasher.hash_one(word);
-    // Fibonacci hashing: the product's high bits depend on every bit of the hash.
+/// The slot where a search for a padded key starts: the key read as two `u64` and a `u32` (with the length),
+/// mixed as FxHash mixes words, then Fibonacci hashing (the product's high bits depend on every bit).
+fn home(key: &[u8; INLINE], len: u8, mask: usize) -> usize {
+    const K: u64 = 0xf135_7aea_2e62_a9c5;
+    let word = |at: usize| u64::from_le_bytes(key[at..at + 8].try_into().unwrap_or_default());
+    let tail = u64::from(u32::from_le_bytes(key[16..20].try_into().unwrap_or_default())) | u64::from(len) << 32;
+    let mut h = word(0).wrapping_mul(K);
+    h = (h.rotate_left(26) ^ word(8)).wrapping_mul(K);
+    h = (h.rotate_left(26) ^ tail).wrapping_mul(K);
     (h.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 32) as usize & mask
 }
 
@@ -119,13 +134,14 @@ impl WordMemo {
             self.slots = vec![Slot::EMPTY; FIRST_SLOTS];
         }
         let mask = self.slots.len() - 1;
-        let mut i = home(bytes, mask);
+        let (key, len) = padded(bytes);
+        let mut i = home(&key, len, mask);
         loop {
             let slot = &self.slots[i];
             if slot.len == 0 {
                 break;
             }
-            if slot.holds(bytes) {
+            if slot.holds(&key, len) {
                 return slot.word();
             }
             i = (i + 1) & mask;
@@ -133,12 +149,9 @@ impl WordMemo {
         let w = make(word);
         if self.len() >= MAX_WORDS {
             self.clear();
-            i = home(bytes, mask);
+            i = home(&key, len, mask);
         }
-        let mut key = [0u8; INLINE];
-        key[..bytes.len()].copy_from_slice(bytes);
-        // `bytes.len() <= INLINE < 256`.
-        self.slots[i] = Slot { key, len: bytes.len() as u8, kept: w.kept, column: w.column, lexical: w.lexical };
+        self.slots[i] = Slot { key, len, kept: w.kept, column: w.column, lexical: w.lexical };
         self.inline += 1;
         if self.inline * 2 > self.slots.len() {
             self.grow();
@@ -175,7 +188,7 @@ impl WordMemo {
         let old = std::mem::replace(&mut self.slots, vec![Slot::EMPTY; size]);
         let mask = self.slots.len() - 1;
         for slot in old.into_iter().filter(|s| s.len > 0) {
-            let mut i = home(&slot.key[..usize::from(slot.len)], mask);
+            let mut i = home(&slot.key, slot.len, mask);
             while self.slots[i].len != 0 {
                 i = (i + 1) & mask;
             }
