@@ -41,9 +41,32 @@ pub struct LabelIndex {
     dictionary: FxHashMap<String, u32>,
     pub(crate) terms: Vec<Term>,
     /// Terms by their rarest token (fewest labels use it), so each sentence token looks at few terms: the terms
-    /// keyed by token `k` are `key_terms[key_start[k]..key_start[k + 1]]`.
+    /// keyed by token `k` are written one after another in `key_terms[key_start[k]..key_start[k + 1]]`, each as
+    /// its index, concept, token count (with [`PREF`] for a preferred label) and tokens. Matching reads
+    /// nothing else, so a sentence token's terms are one place in memory, not a cache miss for each term and
+    /// each token list.
     key_start: Vec<u32>,
     key_terms: Vec<u32>,
+}
+
+/// The bit of a `key_terms` token count that marks a preferred label.
+const PREF: u32 = 1 << 31;
+
+/// One term as `key_terms` holds it.
+#[derive(Debug, Clone, Copy)]
+struct Keyed<'a> {
+    term: u32,
+    concept: ConceptId,
+    pref: bool,
+    /// Sorted, distinct token ids.
+    tokens: &'a [u32],
+}
+
+impl Keyed<'_> {
+    /// Longest label first, then preferred, then the lower term number (deterministic).
+    fn rank(&self) -> (usize, bool, std::cmp::Reverse<u32>) {
+        (self.tokens.len(), self.pref, std::cmp::Reverse(self.term))
+    }
 }
 
 /// One concept matched in one sentence.
@@ -227,13 +250,17 @@ impl LabelIndex {
             .collect();
         keyed.sort_unstable();
         let mut key_start = vec![0u32; dictionary.len() + 1];
-        for &(k, _) in &keyed {
-            key_start[k as usize + 1] += 1;
+        let mut key_terms = Vec::with_capacity(keyed.len() * 5);
+        for &(k, ti) in &keyed {
+            let t = &terms[ti as usize];
+            // A label has far fewer than 2^31 tokens, and the index far fewer than 2^32 of them in all.
+            key_start[k as usize + 1] += 3 + t.tokens.len() as u32;
+            key_terms.extend([ti, t.concept, t.tokens.len() as u32 | if t.pref { PREF } else { 0 }]);
+            key_terms.extend_from_slice(&t.tokens);
         }
         for k in 1..key_start.len() {
             key_start[k] += key_start[k - 1];
         }
-        let key_terms = keyed.into_iter().map(|(_, t)| t).collect();
         Ok(LabelIndex { tokenizer, labels, dictionary, terms, key_start, key_terms })
     }
 
@@ -290,6 +317,14 @@ impl LabelIndex {
         }
     }
 
+    /// The term written at `at` in `key_terms`, and where the next one starts (`None` past the end).
+    fn keyed_at(&self, at: usize) -> Option<(Keyed<'_>, usize)> {
+        let &[term, concept, count] = self.key_terms.get(at..at + 3)? else { return None };
+        let end = at + 3 + (count & !PREF) as usize;
+        let tokens = self.key_terms.get(at + 3..end)?;
+        Some((Keyed { term, concept, pref: count & PREF != 0, tokens }, end))
+    }
+
     fn match_sentence(
         &self,
         sentence: &[(u32, usize, usize)],
@@ -305,38 +340,35 @@ impl LabelIndex {
         present.extend(sentence.iter().map(|t| t.0));
         present.sort_unstable();
         present.dedup();
-        // Best term per concept in this sentence.
+        // Best term per concept in this sentence, by its place in `key_terms`.
         best.clear();
         for &id in present.iter() {
             let (Some(&from), Some(&to)) = (self.key_start.get(id as usize), self.key_start.get(id as usize + 1))
             else {
                 continue;
             };
-            for &ti in &self.key_terms[from as usize..to as usize] {
-                let term = &self.terms[ti as usize];
-                if !term.tokens.iter().all(|k| present.binary_search(k).is_ok()) {
+            let mut at = from as usize;
+            while at < to as usize {
+                let Some((t, next)) = self.keyed_at(at) else { break };
+                let here = at as u32;
+                at = next;
+                if !t.tokens.iter().all(|k| present.binary_search(k).is_ok()) {
                     continue;
                 }
-                // Longest label first, then preferred, then the lower term number (deterministic).
-                let rank = |t: u32| {
-                    let x = &self.terms[t as usize];
-                    (x.tokens.len(), x.pref, std::cmp::Reverse(t))
-                };
-                best.entry(term.concept)
+                best.entry(t.concept)
                     .and_modify(|b| {
-                        if rank(ti) > rank(*b) {
-                            *b = ti;
+                        if self.keyed_at(*b as usize).is_none_or(|(other, _)| t.rank() > other.rank()) {
+                            *b = here;
                         }
                     })
-                    .or_insert(ti);
+                    .or_insert(here);
             }
         }
-        let mut found: Vec<u32> = best.values().copied().collect();
-        found.sort_unstable_by_key(|&t| self.terms[t as usize].concept);
-        for &ti in &found {
-            let term = &self.terms[ti as usize];
-            let subsumed = found.iter().any(|&other| {
-                let o = &self.terms[other as usize];
+        let mut found: Vec<Keyed<'_>> =
+            best.values().filter_map(|&at| self.keyed_at(at as usize)).map(|(t, _)| t).collect();
+        found.sort_unstable_by_key(|t| t.concept);
+        for term in &found {
+            let subsumed = found.iter().any(|o| {
                 o.concept != term.concept
                     && o.tokens.len() > term.tokens.len()
                     && term.tokens.iter().all(|k| o.tokens.binary_search(k).is_ok())
@@ -347,7 +379,7 @@ impl LabelIndex {
                 .filter_map(|k| sentence.iter().find(|t| t.0 == *k).map(|t| (t.1, t.2)))
                 .collect::<Vec<_>>();
             spans.sort_unstable();
-            out.push(SentenceMatch { term: ti, sentence: number, subsumed, spans });
+            out.push(SentenceMatch { term: term.term, sentence: number, subsumed, spans });
         }
     }
 }
