@@ -36,6 +36,7 @@ pub struct Args {
 pub fn run(args: Args) -> Result<()> {
     set_threads(args.threads)?;
     let model = TaggerModel::load(&args.model).context("loading model")?;
+    model.prepare();
     let docs = read_inputs(&args.inputs)?;
     let decision = Decision::from_options(args.top_k.unwrap_or(0), args.min_score);
     let lines: Vec<String> = docs

@@ -1279,6 +1279,12 @@ impl OvrModel {
     }
 
     /// What scoring reads, built on first use.
+    /// Build the tables scoring uses now rather than on first use, so that a model just loaded tags its first
+    /// documents as fast as the rest (loading calls it).
+    pub fn prepare(&self) {
+        self.scoring();
+    }
+
     fn scoring(&self) -> &Scoring {
         self.cache.get(&self.weights, self.n_labels, &self.calibration, &self.thresholds, &self.trained)
     }
@@ -1321,12 +1327,14 @@ impl OvrModel {
         thread_local! {
             static RAW: std::cell::RefCell<Vec<f32>> = const { std::cell::RefCell::new(Vec::new()) };
         }
-        let len = rows.len() * self.n_labels;
         // Taken out of the cell, so that a nested call (none today) would allocate instead of panicking.
         let mut raw = RAW.with(|r| std::mem::take(&mut *r.borrow_mut()));
         raw.clear();
-        raw.resize(len, 0.0);
-        self.decision_values_batch(rows, &mut raw);
+        // Each document starts from the biases (written once, not zeroed first).
+        for _ in rows {
+            raw.extend_from_slice(&self.label_bias);
+        }
+        self.add_decision_values(rows, &mut raw);
         let out = f(&raw);
         RAW.with(|r| *r.borrow_mut() = raw);
         out
@@ -1377,10 +1385,15 @@ impl OvrModel {
     /// Each document still receives its features' contributions in increasing feature order, so its values
     /// are bit for bit those of [`decision_values`](Self::decision_values).
     pub fn decision_values_batch(&self, rows: &[SparseRow<'_>], out: &mut [f32]) {
-        let n = self.n_labels;
-        for o in out.chunks_exact_mut(n.max(1)).take(rows.len()) {
+        for o in out.chunks_exact_mut(self.n_labels.max(1)).take(rows.len()) {
             o.copy_from_slice(&self.label_bias);
         }
+        self.add_decision_values(rows, out);
+    }
+
+    /// [`decision_values_batch`](Self::decision_values_batch) on `out` already holding the biases.
+    fn add_decision_values(&self, rows: &[SparseRow<'_>], out: &mut [f32]) {
+        let n = self.n_labels;
         let mut entries: Vec<(u32, u32, f32)> = Vec::with_capacity(rows.iter().map(|r| r.indices.len()).sum());
         for (d, r) in rows.iter().enumerate() {
             for (&j, &v) in r.indices.iter().zip(r.data) {

@@ -412,6 +412,14 @@ fn artifact_round_trips_bit_for_bit() {
     assert_eq!(back.to_bytes().unwrap(), model.to_bytes().unwrap());
     assert_eq!(back.labels(), model.labels());
     assert_eq!(back.meta, model.meta);
+    // Prepared as a server prepares a model it loads, it tags as the model whose scoring tables were built on
+    // first use.
+    back.prepare();
+    let texts: Vec<&str> = docs.iter().map(|d| d.text.as_str()).collect();
+    let bits = |tags: Vec<Vec<tagger_model::Tag<'_>>>| -> Vec<Vec<(String, u32)>> {
+        tags.into_iter().map(|t| t.into_iter().map(|t| (t.label.to_owned(), t.score.to_bits())).collect()).collect()
+    };
+    assert_eq!(bits(back.tag_batch(&texts, Decision::ModelRule)), bits(model.tag_batch(&texts, Decision::ModelRule)));
     // Unsegmented input goes through the same pipeline after loading (jieba chosen per document).
     for text in docs.iter().map(|d| d.text.as_str()).chain(["", "完全 未知 的 词", "plain english words"]) {
         let (a, b) = (model.probabilities(text), back.probabilities(text));

@@ -110,6 +110,7 @@ fn scan(source: &ModelSource) -> Result<Vec<Candidate>, String> {
 
 fn load(c: &Candidate) -> Result<LoadedModel, String> {
     let model = TaggerModel::load(&c.path).map_err(|e| e.to_string())?;
+    model.prepare();
     Ok(LoadedModel { name: c.name.clone(), version: c.version.clone(), path: c.path.clone(), model })
 }
 
