@@ -324,7 +324,11 @@ pub(crate) fn stem(word: &str) -> Stem {
     if w.len == word.len() {
         return Stem::Same;
     }
-    // Whole characters were cut and ASCII letters rewritten, so the bytes are UTF-8.
+    // Usually the stem is the word cut short: then it is a slice of the word (no UTF-8 check). Otherwise whole
+    // characters were cut and ASCII letters rewritten, so the bytes are UTF-8 all the same.
+    if let Some(prefix) = word.get(..w.len).filter(|p| p.as_bytes() == &w.b[..w.len]) {
+        return Stem::Changed(prefix.to_owned());
+    }
     match std::str::from_utf8(&w.b[..w.len]) {
         Ok(stem) => Stem::Changed(stem.to_owned()),
         Err(_) => Stem::TooLong,
