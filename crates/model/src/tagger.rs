@@ -828,7 +828,6 @@ impl TaggerModel {
                 let views: Vec<tagger_features::SparseRow<'_>> =
                     rows.iter().map(|(i, v)| tagger_features::SparseRow { indices: i, data: v }).collect();
                 if let Some(e) = &self.ensemble {
-                    let n = self.labels.len();
                     let tag = |raw: &[f32], cands: &DocCandidates| -> Vec<Tag<'_>> {
                         let fused = self.fused(e, raw, cands);
                         self.decide_fused(e, &fused, decision).into_iter().map(|t| self.named(t)).collect()
@@ -837,8 +836,8 @@ impl TaggerModel {
                         // The lexical backend alone: the linear model is not consulted.
                         candidates.iter().map(|cands| tag(&[], cands)).collect()
                     } else {
-                        self.classifier.with_decision_values(&views, |raw| {
-                            candidates.iter().zip(raw.chunks_exact(n.max(1))).map(|(c, raw)| tag(raw, c)).collect()
+                        self.classifier.map_decision_values(&views, |i, raw| {
+                            candidates.get(i).map_or_else(Vec::new, |c| tag(raw, c))
                         })
                     };
                     return tags.into_iter();

@@ -1005,8 +1005,30 @@ fn tagging_computes_only_the_probabilities_it_needs_and_answers_as_if_it_compute
                 assert_eq!(model.classifier().best_probabilities(&raw, k), best, "k={k} on {}", d.id);
             }
         }
-        // Batches score documents feature by feature across the batch: same tags, same probabilities.
+        // A model this small scores a batch one document at a time; a large one feature by feature across the
+        // batch: the same values, bit for bit.
         let texts: Vec<&str> = docs.iter().map(|d| d.text.as_str()).chain(["", "x"]).collect();
+        let rows: Vec<(Vec<u32>, Vec<f32>)> = texts
+            .iter()
+            .map(|t| {
+                let (mut cols, mut idx, mut val) = (Vec::new(), Vec::new(), Vec::new());
+                model.vectorizer().transform_into(t, &mut cols, &mut idx, &mut val);
+                (idx, val)
+            })
+            .collect();
+        let views: Vec<tagger_features::SparseRow<'_>> =
+            rows.iter().map(|(i, v)| tagger_features::SparseRow { indices: i, data: v }).collect();
+        let n = model.labels().len();
+        let mut batch = vec![0.0f32; views.len() * n];
+        model.classifier().decision_values_batch(&views, &mut batch);
+        let mut one = vec![0.0f32; n];
+        for (row, got) in views.iter().zip(batch.chunks_exact(n)) {
+            model.classifier().decision_values(*row, &mut one);
+            assert_eq!(
+                got.iter().map(|x| x.to_bits()).collect::<Vec<_>>(),
+                one.iter().map(|x| x.to_bits()).collect::<Vec<_>>()
+            );
+        }
         for decision in [Decision::ModelRule, Decision::TopK { k: 4, min_score: None }] {
             let one: Vec<Vec<Tag<'_>>> = texts.iter().map(|t| model.tag(t, decision)).collect();
             assert_eq!(model.tag_batch(&texts, decision), one, "{decision:?}");
