@@ -584,15 +584,23 @@ impl TaggerModel {
         }
         cols.clear();
         let mut matcher = index.map(|index| index.matcher(text));
+        let lexical_of_column = self.lexical_of_columns();
         crate::words::with_memo(&self.memo, |memo| {
             tokenizer.for_each_word(text, |word, start, end| {
                 let w = memo.get(word, |word| match tokenizer.filter_uncached(word) {
                     None => crate::words::Word::DROPPED,
-                    Some(tok) => crate::words::Word {
-                        kept: true,
-                        column: self.vectorizer.column(&tok).unwrap_or(u32::MAX),
-                        lexical: index.and_then(|i| i.token_id(&tok)).unwrap_or(u32::MAX),
-                    },
+                    Some(tok) => {
+                        let column = self.vectorizer.column(&tok);
+                        let lexical = match (column, lexical_of_column) {
+                            (Some(c), Some(table)) => table.get(c as usize).copied(),
+                            _ => index.and_then(|i| i.token_id(&tok)),
+                        };
+                        crate::words::Word {
+                            kept: true,
+                            column: column.unwrap_or(u32::MAX),
+                            lexical: lexical.unwrap_or(u32::MAX),
+                        }
+                    }
                 });
                 if !w.kept {
                     return;
@@ -611,6 +619,19 @@ impl TaggerModel {
             Some(m) => e.lexical.candidates_of(m.finish()),
             None => e.lexical.candidates(text),
         })
+    }
+
+    /// The lexical index's id of each feature column's term (`u32::MAX`: no label has it), when the features are
+    /// tokens with terms (not hashed) and the lexical backend reads the vectorizer's tokens; built once per
+    /// model (see [`crate::words::MemoId`]).
+    pub(crate) fn lexical_of_columns(&self) -> Option<&[u32]> {
+        let index = self.ensemble.as_ref()?.lexical.index();
+        let tokens = self.vectorizer.tokenizer();
+        let usable = self.vectorizer.features_are_tokens()
+            && self.vectorizer.state().config.hashing_bits.is_none()
+            && index.tokenizer().config() == tokens.config();
+        let n = self.vectorizer.n_features();
+        usable.then(|| self.memo.lexical_of_columns(n, |c| self.vectorizer.term(c).and_then(|t| index.token_id(t))))
     }
 
     /// The ensemble, if the model has one.

@@ -764,11 +764,13 @@ impl TaggerModel {
     }
 
     /// Build now what tagging otherwise builds on first use (the classifier's scoring tables: a few
-    /// milliseconds and up to twice the weights' memory at thesaurus scale), so that the first documents are
+    /// milliseconds and up to twice the weights' memory at thesaurus scale; with the lexical backend, the
+    /// label index's id of each feature column), so that the first documents are
     /// tagged as fast as the rest. Servers and the CLI's tagging commands call it after loading; a command that
     /// only reads or retrains a model need not.
     pub fn prepare(&self) {
         self.classifier.prepare();
+        self.lexical_of_columns();
     }
 
     /// Probabilities of every label for one text.

@@ -10,6 +10,7 @@
 
 use rustc_hash::FxHashMap;
 use std::cell::RefCell;
+use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Words remembered per model and thread before the memo is emptied (a bound on memory, not a cache policy:
@@ -19,14 +20,23 @@ const MAX_WORDS: usize = 1 << 17;
 const MAX_MODELS: usize = 4;
 
 /// The identity of a model's word memos. Never equal for two models that could map a word differently: every
-/// new value (and every clone) is fresh.
+/// new value (and every clone) is fresh. It also carries, built once per identity, the lexical index's id of
+/// each vectorizer column's term, so that filling the memo with a new word that is a feature costs one
+/// dictionary look-up instead of two.
 #[derive(Debug)]
-pub(crate) struct MemoId(u64);
+pub(crate) struct MemoId(u64, OnceLock<Vec<u32>>);
 
 impl MemoId {
     pub(crate) fn fresh() -> Self {
         static NEXT: AtomicU64 = AtomicU64::new(1);
-        MemoId(NEXT.fetch_add(1, Ordering::Relaxed))
+        MemoId(NEXT.fetch_add(1, Ordering::Relaxed), OnceLock::new())
+    }
+
+    /// For each column `0..n_columns`, `lexical_id(column)` (`u32::MAX` for none), computed on first use. The
+    /// caller gives the same function for an identity every time: a model renews its identity when its
+    /// vectorizer or lexical index changes.
+    pub(crate) fn lexical_of_columns(&self, n_columns: usize, lexical_id: impl Fn(u32) -> Option<u32>) -> &[u32] {
+        self.1.get_or_init(|| (0..n_columns as u32).map(|c| lexical_id(c).unwrap_or(u32::MAX)).collect())
     }
 }
 
