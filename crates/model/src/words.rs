@@ -107,7 +107,7 @@ fn padded(word: &[u8]) -> ([u8; INLINE], u8) {
     (key, word.len() as u8)
 }
 
-/// One model's remembered words: an open-addressing table (linear probing, at most half full) of slots with the
+/// One model's remembered words: an open-addressing table (linear probing, at most 7/8 full) of slots with the
 /// words inline, and a map for the long ones.
 #[derive(Debug, Default)]
 pub(crate) struct WordMemo {
@@ -163,7 +163,11 @@ impl WordMemo {
         }
         self.slots[i] = Slot { key, len, kept: w.kept, column: w.column, lexical: w.lexical };
         self.inline += 1;
-        if self.inline * 2 > self.slots.len() {
+        // Fuller than half (where linear probing is usually kept): a look-up's time is its cache miss on the
+        // slot, and a smaller table misses less. Measured, `kirjastonhoitaja`'s training documents, one thread,
+        // this and a half-full table run at the same time on the two cores: 1.06 and 1.09 (medians of 12 and 14
+        // pairs' ratios).
+        if self.inline * 8 > self.slots.len() * 7 {
             self.grow();
         }
         w
@@ -277,7 +281,7 @@ mod tests {
             assert_eq!(memo.get(&word_of(i), |_| outcome(i)), outcome(i));
         }
         assert_eq!(memo.len(), n);
-        assert!(memo.slots.len() >= 2 * memo.inline, "at most half full");
+        assert!(memo.slots.len() * 7 >= memo.inline * 8, "at most 7/8 full");
         // Every word is remembered after the table grew: `make` is not called again.
         for i in 0..n {
             assert_eq!(memo.get(&word_of(i), |_| panic!("{i} forgotten")), outcome(i));
