@@ -584,7 +584,7 @@ impl TaggerModel {
         }
         cols.clear();
         let mut matcher = index.map(|index| index.matcher(text));
-        let lexical_of_column = self.lexical_of_columns();
+        let lexical_of_column = index.and_then(|index| self.lexical_table(index));
         crate::words::with_memo(&self.memo, |memo| {
             tokenizer.for_each_word(text, |word, start, end| {
                 let w = memo.get(word, |word| match tokenizer.filter_uncached(word) {
@@ -626,12 +626,19 @@ impl TaggerModel {
     /// model (see [`crate::words::MemoId`]).
     pub(crate) fn lexical_of_columns(&self) -> Option<&[u32]> {
         let index = self.ensemble.as_ref()?.lexical.index();
-        let tokens = self.vectorizer.tokenizer();
-        let usable = self.vectorizer.features_are_tokens()
-            && self.vectorizer.state().config.hashing_bits.is_none()
-            && index.tokenizer().config() == tokens.config();
+        let fed =
+            self.vectorizer.features_are_tokens() && index.tokenizer().config() == self.vectorizer.tokenizer().config();
+        if fed { self.lexical_table(index) } else { None }
+    }
+
+    /// [`lexical_of_columns`](Self::lexical_of_columns) for a caller that has checked that `index` reads the
+    /// vectorizer's tokens and that the features are tokens (`None` when they are hashed: a column has no term).
+    fn lexical_table(&self, index: &tagger_lexical::LabelIndex) -> Option<&[u32]> {
+        if self.vectorizer.state().config.hashing_bits.is_some() {
+            return None;
+        }
         let n = self.vectorizer.n_features();
-        usable.then(|| self.memo.lexical_of_columns(n, |c| self.vectorizer.term(c).and_then(|t| index.token_id(t))))
+        Some(self.memo.lexical_of_columns(n, |c| self.vectorizer.term(c).and_then(|t| index.token_id(t))))
     }
 
     /// The ensemble, if the model has one.

@@ -1290,13 +1290,13 @@ impl OvrModel {
         r.indices.binary_search(&label).map_or(0.0, |k| r.data[k])
     }
 
-    /// What scoring reads, built on first use.
     /// Build the tables scoring uses now rather than on first use, so that a model just loaded tags its first
-    /// documents as fast as the rest (loading calls it).
+    /// documents as fast as the rest ([`TaggerModel::prepare`](crate::TaggerModel::prepare) calls it).
     pub fn prepare(&self) {
         self.scoring();
     }
 
+    /// What scoring reads, built on first use.
     fn scoring(&self) -> &Scoring {
         self.cache.get(&self.weights, self.n_labels, &self.calibration, &self.thresholds, &self.trained)
     }
@@ -1322,7 +1322,7 @@ impl OvrModel {
         self.tag_scores(raw, decision, probs)
     }
 
-    /// The tags of several rows, scored together (see [`decision_values_batch`](Self::decision_values_batch)).
+    /// The tags of several rows (scored as [`map_decision_values`](Self::map_decision_values) does).
     pub fn tag_rows(&self, rows: &[SparseRow<'_>], decision: Decision) -> Vec<Vec<(u32, f32)>> {
         let mut probs = vec![0.0f32; self.n_labels];
         self.map_decision_values(rows, |_, raw| self.tag_scores(raw, decision, &mut probs))
